@@ -1,0 +1,261 @@
+//! The shared-table contract (outbox, idempotency store, audit log), run unchanged against SQLite
+//! and a real Postgres (a fresh database per test, cloned from a migrated template).
+
+use bankmkt_platform::audit::{self, AuditEntry};
+use bankmkt_platform::db::{self, DbOptions, SharedTablesMigrator};
+use bankmkt_platform::idempotency::{self, Outcome};
+use bankmkt_platform::outbox::{self, Envelope};
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm_migration::MigratorTrait;
+
+fn options(url: String) -> DbOptions {
+    DbOptions {
+        url,
+        schema: Some("platform".to_owned()),
+        max_connections: 5,
+        busy_timeout: std::time::Duration::from_secs(5),
+    }
+}
+
+async fn migrate(url: String) -> Result<(), sea_orm::DbErr> {
+    let db = db::connect_with(&options(url)).await?;
+    db::migrate::<SharedTablesMigrator>(&db).await?;
+    db.close().await
+}
+
+fn template_key() -> String {
+    let names: Vec<String> = SharedTablesMigrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    format!("platform_{}", names.join("_"))
+}
+
+async fn sqlite() -> (bankmkt_testkit::TestDatabase, DatabaseConnection) {
+    let test_db = bankmkt_testkit::sqlite(migrate).await;
+    let conn = db::connect_with(&options(test_db.url.clone()))
+        .await
+        .expect("connect sqlite");
+    (test_db, conn)
+}
+
+async fn postgres() -> (bankmkt_testkit::TestDatabase, DatabaseConnection) {
+    let test_db = bankmkt_testkit::postgres(&template_key(), migrate).await;
+    let conn = db::connect_with(&options(test_db.url.clone()))
+        .await
+        .expect("connect postgres");
+    (test_db, conn)
+}
+
+fn envelope(id: &str, version: i64) -> Envelope {
+    Envelope {
+        aggregate_type: "customer".to_owned(),
+        aggregate_id: id.to_owned(),
+        aggregate_version: version,
+        event_type: "customer.tier_changed".to_owned(),
+        occurred_at: Utc::now(),
+        payload: vec![8, 1, 16, 2],
+    }
+}
+
+fn entry(target: &str, action: &str) -> AuditEntry {
+    AuditEntry {
+        actor: "e1001".to_owned(),
+        via_service: Some("service:gateway".to_owned()),
+        action: action.to_owned(),
+        target_type: "customer".to_owned(),
+        target_id: target.to_owned(),
+        before: "tier=sub_branch".to_owned(),
+        after: "tier=tier2_branch".to_owned(),
+        reason: "quarterly re-evaluation".to_owned(),
+        request_id: "req-1".to_owned(),
+    }
+}
+
+async fn outbox_keeps_events_pending_until_published(db: DatabaseConnection) {
+    let first = outbox::append(&db, envelope("c1", 1))
+        .await
+        .expect("append");
+    let second = outbox::append(&db, envelope("c1", 2))
+        .await
+        .expect("append");
+    assert_ne!(first, second);
+    let pending = outbox::pending(&db, 10).await.expect("pending");
+    assert_eq!(pending.len(), 2);
+    assert_eq!(pending[0].event_id, first.to_string(), "oldest first");
+    assert_eq!(pending[0].aggregate_version, 1);
+    assert_eq!(pending[1].payload, vec![8, 1, 16, 2]);
+    let marked = outbox::mark_published(&db, &[first.to_string()], Utc::now())
+        .await
+        .expect("mark");
+    assert_eq!(marked, 1);
+    let pending = outbox::pending(&db, 10).await.expect("pending");
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].event_id, second.to_string());
+    assert_eq!(outbox::count(&db).await.expect("count"), 2);
+}
+
+async fn rolled_back_transaction_leaves_no_outbox_and_no_audit_row(db: DatabaseConnection) {
+    let txn = db.begin().await.expect("begin");
+    outbox::append(&txn, envelope("c2", 1))
+        .await
+        .expect("append in txn");
+    audit::record(&txn, entry("c2", "customer.update"), Utc::now())
+        .await
+        .expect("audit in txn");
+    assert_eq!(
+        outbox::count(&txn).await.expect("count"),
+        1,
+        "visible inside the transaction"
+    );
+    txn.rollback().await.expect("rollback");
+    assert_eq!(outbox::count(&db).await.expect("count"), 0);
+    assert_eq!(audit::count(&db).await.expect("count"), 0);
+
+    let txn = db.begin().await.expect("begin");
+    outbox::append(&txn, envelope("c2", 1))
+        .await
+        .expect("append in txn");
+    audit::record(&txn, entry("c2", "customer.update"), Utc::now())
+        .await
+        .expect("audit in txn");
+    txn.commit().await.expect("commit");
+    assert_eq!(outbox::count(&db).await.expect("count"), 1);
+    assert_eq!(audit::count(&db).await.expect("count"), 1);
+}
+
+async fn idempotency_replays_the_first_response_and_refuses_a_changed_request(
+    db: DatabaseConnection,
+) {
+    let hash = idempotency::request_hash(b"create quote for c1");
+    let other = idempotency::request_hash(b"create quote for c2");
+    assert_eq!(hash.len(), 64);
+    assert_eq!(
+        idempotency::check(&db, "Pricing/CreateQuote", "k1", &hash)
+            .await
+            .expect("check"),
+        Outcome::Fresh
+    );
+    idempotency::remember(
+        &db,
+        "Pricing/CreateQuote",
+        "k1",
+        &hash,
+        b"quote-7".to_vec(),
+        Utc::now(),
+    )
+    .await
+    .expect("remember");
+    assert_eq!(
+        idempotency::check(&db, "Pricing/CreateQuote", "k1", &hash)
+            .await
+            .expect("check"),
+        Outcome::Replay(b"quote-7".to_vec())
+    );
+    assert_eq!(
+        idempotency::check(&db, "Pricing/CreateQuote", "k1", &other)
+            .await
+            .expect("check"),
+        Outcome::Conflict
+    );
+    // The same key in another scope is independent.
+    assert_eq!(
+        idempotency::check(&db, "Registry/IngestCustomers", "k1", &hash)
+            .await
+            .expect("check"),
+        Outcome::Fresh
+    );
+    // A second writer of the same key loses on the primary key.
+    let again = idempotency::remember(
+        &db,
+        "Pricing/CreateQuote",
+        "k1",
+        &hash,
+        b"quote-8".to_vec(),
+        Utc::now(),
+    )
+    .await;
+    assert!(again.is_err(), "duplicate key must be refused");
+    assert_eq!(
+        idempotency::check(&db, "Pricing/CreateQuote", "k1", &hash)
+            .await
+            .expect("check"),
+        Outcome::Replay(b"quote-7".to_vec()),
+        "the first response survives"
+    );
+}
+
+async fn audit_log_is_append_only_and_ordered(db: DatabaseConnection) {
+    let first = audit::record(&db, entry("c3", "customer.handover.submit"), Utc::now())
+        .await
+        .expect("record");
+    let second = audit::record(&db, entry("c3", "customer.handover.approve"), Utc::now())
+        .await
+        .expect("record");
+    assert!(second > first);
+    audit::record(&db, entry("c4", "customer.update"), Utc::now())
+        .await
+        .expect("record");
+    let history = audit::history(&db, "customer", "c3")
+        .await
+        .expect("history");
+    let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["customer.handover.submit", "customer.handover.approve"]
+    );
+    assert_eq!(history[0].via_service.as_deref(), Some("service:gateway"));
+
+    let update = db
+        .execute_unprepared("UPDATE audit_log SET reason = 'rewritten'")
+        .await;
+    assert!(update.is_err(), "UPDATE must be refused");
+    let delete = db.execute_unprepared("DELETE FROM audit_log").await;
+    assert!(delete.is_err(), "DELETE must be refused");
+    assert_eq!(audit::count(&db).await.expect("count"), 3);
+    let history = audit::history(&db, "customer", "c3")
+        .await
+        .expect("history");
+    assert_eq!(history[0].reason, "quarterly re-evaluation");
+}
+
+async fn migrations_are_idempotent(db: DatabaseConnection) {
+    db::migrate::<SharedTablesMigrator>(&db)
+        .await
+        .expect("second migrate is a no-op");
+    outbox::append(&db, envelope("c5", 1))
+        .await
+        .expect("tables still usable");
+}
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let (_keep, db) = super::sqlite().await;
+                    super::$name(db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let (_keep, db) = super::postgres().await;
+                    super::$name(db).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    outbox_keeps_events_pending_until_published,
+    rolled_back_transaction_leaves_no_outbox_and_no_audit_row,
+    idempotency_replays_the_first_response_and_refuses_a_changed_request,
+    audit_log_is_append_only_and_ordered,
+    migrations_are_idempotent,
+);

@@ -1,0 +1,12 @@
+//! The standalone `coordination` binary: settings → telemetry → database → serve until SIGTERM/Ctrl-C.
+
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    bankmkt_platform::bootstrap::run_standalone(
+        bankmkt_coordination::KIND,
+        bankmkt_coordination::run,
+    )
+    .await
+}
