@@ -3,5 +3,6 @@
 
 mod gateway;
 mod limits;
+mod otlp;
 mod ports;
 mod slow;

@@ -70,3 +70,42 @@ pub fn insert_bearer(
     metadata.insert(key, value);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bankmkt_domain::org::Role;
+
+    #[test]
+    fn a_relayed_call_carries_the_end_user_and_adds_the_service() {
+        let authenticator = Arc::new(Authenticator::with_secret(&[3u8; 32]));
+        let user_token = authenticator
+            .mint(
+                "e42",
+                "SH01",
+                &["retail".to_owned()],
+                &["customer_manager".to_owned()],
+                Duration::from_secs(60),
+            )
+            .expect("mint");
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::AUTHORIZATION,
+            format!("Bearer {user_token}").parse().expect("value"),
+        );
+        let user = authenticator.authenticate(&headers).expect("user");
+
+        let identity = ServiceIdentity::new("coordination", authenticator.clone());
+        let request = identity.request(&user, ()).expect("request");
+        let relayed = authenticator
+            .authenticate(&request.metadata().clone().into_headers())
+            .expect("the receiving service accepts the relayed call");
+        assert_eq!(relayed.subject, "e42", "access is decided on the end user");
+        assert_eq!(
+            relayed.roles,
+            vec![Role::CustomerManager],
+            "the service cannot widen the user's roles"
+        );
+        assert_eq!(relayed.via_service.as_deref(), Some("service:coordination"));
+    }
+}

@@ -233,17 +233,22 @@ where
         let started = Instant::now();
         Box::pin(
             async move {
+                // If the caller goes away before the handler answers, this future is dropped:
+                // the guard then records the call as CANCELLED.
+                let mut pending = CancelGuard(Some(CompletionObserver {
+                    service,
+                    method: method.clone(),
+                    started,
+                    span: tracing::Span::current(),
+                }));
                 let result = inner.call(req).await;
+                let Some(observer) = pending.0.take() else {
+                    return result;
+                };
                 match result {
                     Ok(response) => {
                         // A trailers-only response (every error) carries grpc-status in the headers;
                         // otherwise the status arrives in the trailers at the end of the body.
-                        let observer = CompletionObserver {
-                            service,
-                            method,
-                            started,
-                            span: tracing::Span::current(),
-                        };
                         match header_code(response.headers()) {
                             Some(code) => {
                                 observer.finish(code);
@@ -257,12 +262,7 @@ where
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "rpc failed in the transport stack");
-                        metrics().record_rpc(
-                            service,
-                            &method,
-                            tonic::Code::Internal,
-                            started.elapsed(),
-                        );
+                        observer.finish(tonic::Code::Internal);
                         Err(e)
                     }
                 }
@@ -281,6 +281,17 @@ fn header_code(headers: &http::HeaderMap) -> Option<tonic::Code> {
     headers
         .get("grpc-status")
         .map(|v| tonic::Code::from_bytes(v.as_bytes()))
+}
+
+/// Records a call as CANCELLED if dropped while still holding its observer.
+struct CancelGuard(Option<CompletionObserver>);
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        if let Some(observer) = self.0.take() {
+            observer.finish(tonic::Code::Cancelled);
+        }
+    }
 }
 
 /// Records an RPC's outcome exactly once: at its status, or when the response is dropped early.
@@ -637,6 +648,96 @@ mod tests {
             effective_deadline(Some(Duration::from_millis(1)), default, max),
             Duration::ZERO
         );
+    }
+
+    /// An inner service that answers OK after `delay`.
+    fn sleeper(
+        delay: Duration,
+    ) -> impl Service<Request<Body>, Response = Response<Body>, Error = BoxError, Future: Send>
+    + Clone
+    + Send
+    + 'static {
+        tower::service_fn(move |_req: Request<Body>| async move {
+            tokio::time::sleep(delay).await;
+            Ok::<_, BoxError>(status_response(tonic::Status::ok("done")))
+        })
+    }
+
+    fn call_with_timeout(header: Option<&str>) -> Request<Body> {
+        let mut builder = Request::builder().uri("/bankmkt.test.Slow/Sleep");
+        if let Some(h) = header {
+            builder = builder.header("grpc-timeout", h);
+        }
+        builder.body(Body::default()).expect("request")
+    }
+
+    async fn grpc_status(
+        layer: DeadlineLayer,
+        delay: Duration,
+        header: Option<&str>,
+    ) -> tonic::Code {
+        use tower::ServiceExt;
+        let response = layer
+            .layer(sleeper(delay))
+            .oneshot(call_with_timeout(header))
+            .await
+            .expect("response");
+        header_code(response.headers()).expect("grpc-status")
+    }
+
+    #[tokio::test]
+    async fn the_deadline_layer_ends_late_calls_with_deadline_exceeded() {
+        let layer = DeadlineLayer {
+            default: Duration::from_millis(80),
+            max: Duration::from_millis(300),
+        };
+        let slow = Duration::from_millis(1_000);
+        // The caller's own deadline.
+        assert_eq!(
+            grpc_status(layer, slow, Some("50m")).await,
+            tonic::Code::DeadlineExceeded
+        );
+        // A caller deadline beyond the cap is capped.
+        assert_eq!(
+            grpc_status(layer, slow, Some("30S")).await,
+            tonic::Code::DeadlineExceeded
+        );
+        // No deadline: the default.
+        assert_eq!(
+            grpc_status(layer, slow, None).await,
+            tonic::Code::DeadlineExceeded
+        );
+        // In time.
+        assert_eq!(
+            grpc_status(layer, Duration::from_millis(5), Some("5S")).await,
+            tonic::Code::Ok
+        );
+    }
+
+    #[tokio::test]
+    async fn load_shedding_answers_resource_exhausted_when_the_limit_is_reached() {
+        use tower::ServiceExt;
+        let permits = Arc::new(Semaphore::new(1));
+        let service = ServiceBuilder::new()
+            .layer(ShedAsStatusLayer)
+            .layer(tower::load_shed::LoadShedLayer::new())
+            .layer(tower::limit::GlobalConcurrencyLimitLayer::with_semaphore(
+                permits,
+            ))
+            .service(sleeper(Duration::from_millis(300)));
+        let first = tokio::spawn(service.clone().oneshot(call_with_timeout(None)));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let shed = service
+            .clone()
+            .oneshot(call_with_timeout(None))
+            .await
+            .expect("response");
+        assert_eq!(
+            header_code(shed.headers()),
+            Some(tonic::Code::ResourceExhausted)
+        );
+        let done = first.await.expect("join").expect("response");
+        assert_eq!(header_code(done.headers()), Some(tonic::Code::Ok));
     }
 
     #[test]

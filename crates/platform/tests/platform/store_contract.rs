@@ -229,6 +229,38 @@ async fn migrations_are_idempotent(db: DatabaseConnection) {
         .expect("tables still usable");
 }
 
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_a_busy_timeout() {
+    let (_keep, db) = sqlite().await;
+    let row = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            db.query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                sql,
+            ))
+            .await
+            .expect("pragma")
+            .expect("a row")
+        }
+    };
+    let mode: String = row("PRAGMA journal_mode")
+        .await
+        .try_get_by_index(0)
+        .expect("text");
+    assert_eq!(mode, "wal");
+    let timeout: i64 = row("PRAGMA busy_timeout")
+        .await
+        .try_get_by_index(0)
+        .expect("int");
+    assert_eq!(timeout, 5000);
+    let fk: i64 = row("PRAGMA foreign_keys")
+        .await
+        .try_get_by_index(0)
+        .expect("int");
+    assert_eq!(fk, 1);
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
