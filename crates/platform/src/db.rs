@@ -105,13 +105,39 @@ fn ensure_identifier(name: &str) -> Result<(), DbErr> {
 }
 
 /// Connects a service to its database and applies its migrations.
+///
+/// On Postgres the migration runs on its own single connection under an advisory lock named after
+/// the schema, so replicas starting together apply each migration once.
 pub async fn open<M: MigratorTrait>(
     settings: &Settings,
     kind: ServiceKind,
 ) -> Result<DatabaseConnection, DbErr> {
     let db = connect(settings, kind).await?;
-    migrate::<M>(&db).await?;
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        let mut options = DbOptions::for_service(settings, kind);
+        options.max_connections = 1;
+        let lock_id = i64::from(fnv1a(kind.short_name().as_bytes()));
+        let session = connect_with(&options).await?;
+        session
+            .execute_unprepared(&format!("SELECT pg_advisory_lock({lock_id})"))
+            .await?;
+        let migrated = migrate::<M>(&session).await;
+        let unlocked = session
+            .execute_unprepared(&format!("SELECT pg_advisory_unlock({lock_id})"))
+            .await;
+        session.close().await?;
+        migrated?;
+        unlocked?;
+    } else {
+        migrate::<M>(&db).await?;
+    }
     Ok(db)
+}
+
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// Applies every pending migration of `M`.
