@@ -5,4 +5,5 @@ mod gateway;
 mod limits;
 mod otlp;
 mod ports;
+mod registry_org;
 mod slow;

@@ -17,6 +17,44 @@ use tonic::transport::Channel;
 pub struct TestSuite {
     suite: Suite,
     _data_dir: tempfile::TempDir,
+    _database: Option<bankmkt_testkit::TestDatabase>,
+}
+
+/// Where the suite keeps its data in a test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: SQLite files and the in-process cache.
+    Embedded,
+    /// A fresh Postgres database (cloned from a migrated template) and the real Redis.
+    PostgresRedis,
+}
+
+/// Applies every service's migrations to the database at `url`.
+async fn migrate_all(url: String) -> Result<(), sea_orm::DbErr> {
+    let dir = tempfile::tempdir().map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+    let mut settings = test_settings(dir.path());
+    settings.database_url = Some(url);
+    bankmkt_customer_registry::migrate(&settings).await?;
+    bankmkt_pricing::migrate(&settings).await?;
+    bankmkt_coordination::migrate(&settings).await?;
+    bankmkt_attribution::migrate(&settings).await?;
+    Ok(())
+}
+
+/// A template key that changes whenever any service's migration list changes.
+fn template_key() -> String {
+    use sea_orm_migration::MigratorTrait;
+    let names: Vec<String> = [
+        bankmkt_customer_registry::Migrator::migrations(),
+        bankmkt_pricing::Migrator::migrations(),
+        bankmkt_coordination::Migrator::migrations(),
+        bankmkt_attribution::Migrator::migrations(),
+    ]
+    .iter()
+    .flatten()
+    .map(|m| m.name().to_owned())
+    .collect();
+    format!("suite_{}", names.join("_"))
 }
 
 /// Settings for a test: defaults, a temporary data dir, every port 0 on loopback.
@@ -38,8 +76,22 @@ impl TestSuite {
 
     /// Starts the suite after `adjust` has changed the test settings.
     pub async fn start_with(adjust: impl FnOnce(&mut Settings)) -> TestSuite {
+        TestSuite::start_on(Backend::Embedded, adjust).await
+    }
+
+    /// Starts the suite on `backend` after `adjust` has changed the test settings.
+    pub async fn start_on(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestSuite {
         let data_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
         let mut settings = test_settings(data_dir.path());
+        let database = match backend {
+            Backend::Embedded => None,
+            Backend::PostgresRedis => {
+                let db = bankmkt_testkit::postgres(&template_key(), migrate_all).await;
+                settings.database_url = Some(db.url.clone());
+                settings.redis_url = Some(bankmkt_testkit::redis_url());
+                Some(db)
+            }
+        };
         adjust(&mut settings);
         let (trigger, shutdown) = Shutdown::new();
         let suite = Suite::start(settings, trigger, shutdown)
@@ -48,6 +100,7 @@ impl TestSuite {
         TestSuite {
             suite,
             _data_dir: data_dir,
+            _database: database,
         }
     }
 

@@ -11,10 +11,12 @@ use tokio::net::TcpListener;
 
 use crate::auth::Authenticator;
 use crate::cache::ReadThrough;
+use crate::clock::Clock;
 use crate::settings::{ServiceKind, Settings};
 use crate::shutdown::Shutdown;
 use crate::stack::StackConfig;
 use crate::telemetry::{self, TelemetryGuard};
+use bankmkt_domain::calendar::BusinessCalendar;
 
 /// What a service takes from its process.
 #[derive(Clone, Debug)]
@@ -25,6 +27,8 @@ pub struct ServiceContext {
     pub authenticator: Arc<Authenticator>,
     /// The shared cache (Redis or in-process), one per process.
     pub cache: ReadThrough,
+    /// The clock and the bank's business calendar.
+    pub clock: Clock,
 }
 
 impl ServiceContext {
@@ -58,12 +62,16 @@ pub fn init_process(
     let guard = telemetry::init(&settings, service_name).map_err(|e| e.to_string())?;
     let authenticator = Authenticator::from_settings(&settings).map_err(|e| e.to_string())?;
     let cache = ReadThrough::from_settings(&settings).map_err(|e| e.to_string())?;
+    let tz =
+        bankmkt_domain::calendar::parse_timezone(&settings.timezone).map_err(|e| e.to_string())?;
+    let calendar = BusinessCalendar::new(tz, [], []).map_err(|e| e.to_string())?;
     tracing::info!(cache = cache.backend(), mode = ?settings.mode, "process initialised");
     Ok((
         ServiceContext {
             settings: Arc::new(settings),
             authenticator: Arc::new(authenticator),
             cache,
+            clock: Clock::system(calendar),
         },
         guard,
     ))

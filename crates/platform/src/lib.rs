@@ -10,9 +10,11 @@
 //! - [`stack`]: the tower stack on every port (request id, span + metrics, auth, load shedding, deadline).
 //! - [`serve`]: one gRPC port with health and reflection, drained on shutdown.
 //! - [`shutdown`]: SIGTERM / Ctrl-C handling and a programmatic trigger.
+//! - [`clock`]: the current instant and business date, controllable in tests.
 //! - [`client`]: outbound channels that forward the end user's identity and the trace context.
 //! - [`db`]: connect (SQLite WAL or Postgres schema) and migrate; [`migrations`] holds the shared tables.
 //! - [`outbox`], [`idempotency`], [`audit`]: the shared tables' one API.
+//! - [`status`]: rich gRPC errors (field violations, preconditions, conflicts); [`paging`]: keyset page tokens.
 //! - [`cache`]: the cache trait, its Redis and in-process backends, and read-through use.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -22,15 +24,18 @@ pub mod auth;
 pub mod bootstrap;
 pub mod cache;
 pub mod client;
+pub mod clock;
 pub mod db;
 pub mod idempotency;
 pub mod metrics;
 pub mod migrations;
 pub mod outbox;
+pub mod paging;
 pub mod serve;
 pub mod settings;
 pub mod shutdown;
 pub mod stack;
+pub mod status;
 pub mod telemetry;
 
 pub use auth::Caller;
