@@ -147,11 +147,8 @@ mod tests {
             "moving BJ01 under BJ0101 would create a cycle",
         );
         assert_eq!(status.code(), Code::FailedPrecondition);
-        let violation = &status
-            .get_error_details()
-            .precondition_failure()
-            .expect("pf")
-            .violations[0];
+        let details = status.get_error_details();
+        let violation = &details.precondition_failure().expect("pf").violations[0];
         assert_eq!(violation.subject, "BJ01");
         let status = already_exists(
             "IDENTITY_TAKEN",
