@@ -13,6 +13,8 @@ pub fn all() -> Vec<Box<dyn MigrationTrait>> {
     migrations
 }
 
+// Variant names are the column names, so some repeat the table's name.
+#[allow(clippy::enum_variant_names)]
 #[derive(DeriveIden)]
 enum Branch {
     Table,
@@ -52,6 +54,7 @@ enum TreeState {
     Version,
 }
 
+#[allow(clippy::enum_variant_names)]
 #[derive(DeriveIden)]
 enum Employee {
     Table,
