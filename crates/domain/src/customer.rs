@@ -370,6 +370,16 @@ impl WealthTierThresholds {
         }
     }
 
+    /// The minimum AUM of a tier; `None` for mass, which has no minimum.
+    pub fn threshold(&self, tier: WealthTier) -> Option<Money> {
+        match tier {
+            WealthTier::Mass => None,
+            WealthTier::Vip => Some(self.vip),
+            WealthTier::Platinum => Some(self.platinum),
+            WealthTier::PrivateBanking => Some(self.private_banking),
+        }
+    }
+
     /// The tier of an AUM; fails when the AUM is in another currency.
     pub fn tier_for(&self, aum: Money) -> Result<WealthTier, MoneyError> {
         let at_least = |threshold: Money| {

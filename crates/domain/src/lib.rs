@@ -16,6 +16,22 @@
 //! - [`calendar`]: the business calendar — timezone, business date, holidays and make-up working
 //!   days, working-day arithmetic — and the monthly [`calendar::Period`].
 //! - [`codes`]: stable snake_case string codes shared by every enum, and their parse error.
+//! - [`ahp`]: AHP pairwise-comparison matrices → principal-eigenvector weights, λmax, CI, CR
+//!   against Saaty's random index (CR ≥ 0.10 refused), and weighted-factor lists summing to 1.
+//! - [`value`]: the five value dimensions (dependence, contribution, growth, credit,
+//!   influence): factor grades 0–100 weighted into dimension scores, a total and a grade.
+//! - [`contribution`]: monthly comprehensive contribution from holdings snapshots (margin, fees,
+//!   operating cost, before/after risk, capital charge, potential, linked retail) and its
+//!   trailing-twelve-month and year-to-date sums.
+//! - [`ge`]: GE-matrix classification: attractiveness and strength from 1–5 factor scores,
+//!   low/medium/high bands, 9 cells, classes A/B/C.
+//! - [`dormancy`]: silence score, depth, rank ratio and dormancy grade from transaction dates.
+//! - [`rfm`]: recency/frequency/monetary quintile scores against cut points, and lifetime value.
+//! - [`segmentation`]: deterministic seeded k-means (k-means++ with SplitMix64) over
+//!   standardised features, in exact fixed-point arithmetic.
+//! - [`tiers`]: versioned corporate tier rules evaluated top-down, the retail wealth-tier basis,
+//!   and tier change lists (upgrade, downgrade, entry, exit) with reasons.
+//! - [`masking`]: display masking of identity numbers, phones, accounts, names and e-mails.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -23,9 +39,20 @@
 #[macro_use]
 pub mod codes;
 
+mod exact;
+
+pub mod ahp;
 pub mod branch_tree;
 pub mod calendar;
+pub mod contribution;
 pub mod customer;
+pub mod dormancy;
+pub mod ge;
 pub mod ids;
+pub mod masking;
 pub mod money;
 pub mod org;
+pub mod rfm;
+pub mod segmentation;
+pub mod tiers;
+pub mod value;
