@@ -199,7 +199,10 @@ async fn typed_clients_get_unimplemented_for_rpcs_not_built_yet() {
         suite.channel("customer-registry").await,
     );
     let got = registry
-        .get_customer(TestSuite::authed(v1::GetCustomerRequest::default(), &token))
+        .start_segmentation(TestSuite::authed(
+            v1::StartSegmentationRequest::default(),
+            &token,
+        ))
         .await;
     assert_eq!(code(got), tonic::Code::Unimplemented);
 

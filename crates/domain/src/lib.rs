@@ -5,6 +5,8 @@
 //!
 //! # Layout
 //!
+//! - [`access`]: who may read a customer and who sees personal data in clear.
+//! - [`consent`]: PIPL consent per channel, do-not-contact, cross-line use, and the contact check.
 //! - [`ids`]: strongly typed entity ids (`CustomerId`, `BranchId`, …), UUID v7 newtypes.
 //! - [`money`]: exact money ([`money::Money`], [`money::Currency`]), basis points, and the one
 //!   rounding rule (half away from zero, to the minor unit, once) with actual/365 accruals.
@@ -32,6 +34,10 @@
 //! - [`tiers`]: versioned corporate tier rules evaluated top-down, the retail wealth-tier basis,
 //!   and tier change lists (upgrade, downgrade, entry, exit) with reasons.
 //! - [`masking`]: display masking of identity numbers, phones, accounts, names and e-mails.
+//! - [`relationship`]: relationship types between customers, the kinds each end allows, link
+//!   shape rules, and the bounded, cycle-safe breadth-first traversal over a given adjacency.
+//! - [`lifecycle`]: lifecycle transition checks (the allowed next stages), the problem-customer
+//!   book and ratio in basis points, the alert threshold (default 3%) and roll-ups over the tree.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -41,17 +47,21 @@ pub mod codes;
 
 mod exact;
 
+pub mod access;
 pub mod ahp;
 pub mod branch_tree;
 pub mod calendar;
+pub mod consent;
 pub mod contribution;
 pub mod customer;
 pub mod dormancy;
 pub mod ge;
 pub mod ids;
+pub mod lifecycle;
 pub mod masking;
 pub mod money;
 pub mod org;
+pub mod relationship;
 pub mod rfm;
 pub mod segmentation;
 pub mod tiers;

@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use crate::auth::Authenticator;
 use crate::cache::ReadThrough;
 use crate::clock::Clock;
+use crate::pii::PiiVault;
 use crate::settings::{ServiceKind, Settings};
 use crate::shutdown::Shutdown;
 use crate::stack::StackConfig;
@@ -29,6 +30,8 @@ pub struct ServiceContext {
     pub cache: ReadThrough,
     /// The clock and the bank's business calendar.
     pub clock: Clock,
+    /// Encryption and blind indexes for personal data.
+    pub pii: Arc<PiiVault>,
 }
 
 impl ServiceContext {
@@ -62,6 +65,7 @@ pub fn init_process(
     let guard = telemetry::init(&settings, service_name).map_err(|e| e.to_string())?;
     let authenticator = Authenticator::from_settings(&settings).map_err(|e| e.to_string())?;
     let cache = ReadThrough::from_settings(&settings).map_err(|e| e.to_string())?;
+    let pii = PiiVault::from_settings(&settings).map_err(|e| e.to_string())?;
     let tz =
         bankmkt_domain::calendar::parse_timezone(&settings.timezone).map_err(|e| e.to_string())?;
     let calendar = BusinessCalendar::new(tz, [], []).map_err(|e| e.to_string())?;
@@ -72,6 +76,7 @@ pub fn init_process(
             authenticator: Arc::new(authenticator),
             cache,
             clock: Clock::system(calendar),
+            pii: Arc::new(pii),
         },
         guard,
     ))

@@ -15,6 +15,7 @@
 //! - [`db`]: connect (SQLite WAL or Postgres schema) and migrate; [`migrations`] holds the shared tables.
 //! - [`outbox`], [`idempotency`], [`audit`]: the shared tables' one API.
 //! - [`status`]: rich gRPC errors (field violations, preconditions, conflicts); [`paging`]: keyset page tokens.
+//! - [`pii`]: encryption at rest (AES-GCM with key ids) and blind indexes for personal data.
 //! - [`cache`]: the cache trait, its Redis and in-process backends, and read-through use.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -31,6 +32,7 @@ pub mod metrics;
 pub mod migrations;
 pub mod outbox;
 pub mod paging;
+pub mod pii;
 pub mod serve;
 pub mod settings;
 pub mod shutdown;

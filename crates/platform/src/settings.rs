@@ -131,6 +131,9 @@ pub struct Settings {
     pub jwt_secret_file: Option<PathBuf>,
     /// PEM public key (RS256) accepted in addition to the HS256 secret.
     pub jwt_public_key_file: Option<PathBuf>,
+    /// TOML file with the PII encryption and blind-index keys. In embedded mode it defaults to
+    /// `<data_dir>/pii-keys.toml` and is generated on first start.
+    pub pii_key_file: Option<PathBuf>,
     /// The bank's business timezone (IANA name).
     pub timezone: String,
     /// Where the HTTP gateway binds.
@@ -166,6 +169,7 @@ impl Settings {
             shutdown_grace: Duration::from_secs(20),
             jwt_secret_file: None,
             jwt_public_key_file: None,
+            pii_key_file: None,
             timezone: "Asia/Shanghai".to_owned(),
             gateway_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             services: [
@@ -307,6 +311,7 @@ impl Settings {
             "shutdown_grace_ms" => self.shutdown_grace = parse_millis(value, 600_000)?,
             "jwt_secret_file" => self.jwt_secret_file = opt(value).map(PathBuf::from),
             "jwt_public_key_file" => self.jwt_public_key_file = opt(value).map(PathBuf::from),
+            "pii_key_file" => self.pii_key_file = opt(value).map(PathBuf::from),
             "timezone" => {
                 let tz = value.trim();
                 tz.parse::<chrono_tz::Tz>()
@@ -362,6 +367,11 @@ impl Settings {
             problems.push(
                 "mode=production needs jwt_secret_file or jwt_public_key_file: refusing to start without configured keys"
                     .to_owned(),
+            );
+        }
+        if self.mode == Mode::Production && self.pii_key_file.is_none() {
+            problems.push(
+                "mode=production needs pii_key_file: refusing to start without PII keys".to_owned(),
             );
         }
         if problems.is_empty() {
@@ -540,5 +550,7 @@ mod tests {
         let s = Settings::load_from(None, env(&[("BANKMKT_MODE", "production")])).expect("loads");
         let err = s.validate().expect_err("no keys");
         assert!(err.to_string().contains("jwt_secret_file"));
+        assert!(err.to_string().contains("pii_key_file"));
+        assert_eq!(err.problems.len(), 2, "both missing keys reported at once");
     }
 }

@@ -140,3 +140,69 @@ pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
         nanos: at.timestamp_subsec_nanos() as i32,
     }
 }
+
+/// Maps a closed set of wire enum values to domain values and back.
+macro_rules! enum_map {
+    ($from:ident, $to:ident, $wire:ty, $domain:ty, { $($w:ident => $d:ident),* $(,)? }) => {
+        /// The domain value of a wire value; unspecified or unknown is `None`.
+        pub fn $from(raw: i32) -> Option<$domain> {
+            match <$wire>::try_from(raw).ok()? {
+                $(<$wire>::$w => Some(<$domain>::$d),)*
+                _ => None,
+            }
+        }
+
+        /// The wire value of a domain value.
+        pub fn $to(value: $domain) -> $wire {
+            match value {
+                $(<$domain>::$d => <$wire>::$w,)*
+            }
+        }
+    };
+}
+
+use bankmkt_domain::customer::{
+    CorporateTier, CustomerKind, IdentityType, LifecycleStage, WealthTier,
+};
+
+enum_map!(kind_from_proto, kind_to_proto, v1::CustomerKind, CustomerKind, {
+    Individual => Individual,
+    Corporate => Corporate,
+    SmallBusiness => SmallBusiness,
+    Institution => Institution,
+});
+
+enum_map!(identity_type_from_proto, identity_type_to_proto, v1::IdentityType, IdentityType, {
+    ResidentId => ResidentId,
+    Passport => Passport,
+    HkMacauPermit => HkMacauPermit,
+    TaiwanPermit => TaiwanPermit,
+    ForeignPermanentResidentId => ForeignPermanentResidence,
+    UnifiedSocialCreditCode => UnifiedSocialCreditCode,
+    Other => Other,
+});
+
+enum_map!(stage_from_proto, stage_to_proto, v1::LifecycleStage, LifecycleStage, {
+    Potential => Potential,
+    Target => Target,
+    New => New,
+    Established => Established,
+    Core => Core,
+    Strategic => StrategicPartner,
+    Problem => Problem,
+    Exited => Exited,
+});
+
+enum_map!(corporate_tier_from_proto, corporate_tier_to_proto, v1::CorporateTier, CorporateTier, {
+    HeadOffice => HeadOffice,
+    Tier1Branch => Tier1Branch,
+    Tier2Branch => Tier2Branch,
+    SubBranch => SubBranch,
+});
+
+enum_map!(wealth_tier_from_proto, wealth_tier_to_proto, v1::WealthTier, WealthTier, {
+    Mass => Mass,
+    Vip => Vip,
+    Platinum => Platinum,
+    PrivateBanking => PrivateBanking,
+});

@@ -3,6 +3,9 @@
 //! Layout:
 //! - [`Registry`] is the tonic service, a thin adapter: protobuf ↔ `bankmkt-domain` ↔ storage.
 //! - [`org`] owns the organisation: the branch tree with its history, and the staff directory.
+//! - [`ingest`] owns the client-streaming bulk upserts from core banking (customers, holdings,
+//!   transactions) with per-record errors and control totals.
+//! - [`customers`] owns the customer master: identity (sealed, blind-indexed), search, cross-references.
 //! - [`error`] is the one error type and its conversion to `tonic::Status`; [`convert`] the
 //!   wire ↔ domain conversions.
 //! - [`migrations`] is the schema; [`Migrator`] applies it; [`run`] serves the service until
@@ -25,9 +28,13 @@ use bankmkt_proto::v1::customer_registry_server::{CustomerRegistry, CustomerRegi
 use tonic::{Request, Response, Status};
 
 pub mod convert;
+pub mod customers;
 pub mod error;
+pub mod ingest;
+pub mod lifecycle;
 pub mod migrations;
 pub mod org;
+pub mod relationships;
 use sea_orm::{DatabaseConnection, DbErr};
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use tokio::net::TcpListener;
@@ -44,6 +51,8 @@ pub struct Registry {
     pub cache: ReadThrough,
     /// Now and today's business date.
     pub clock: Clock,
+    /// The customer master.
+    pub customers: customers::Customers,
 }
 
 /// The caller, the request id and the message of a request.
@@ -65,6 +74,334 @@ fn reply<T>(result: error::Result<T>) -> Result<Response<T>, Status> {
 
 #[tonic::async_trait]
 impl CustomerRegistry for Registry {
+    // -- teams: methods below, up to the end anchor, belong to org::teams --
+    async fn create_team(
+        &self,
+        request: Request<v1::CreateTeamRequest>,
+    ) -> Result<Response<v1::CreateTeamResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(org::teams::create(&self.db, &self.clock, &caller, &request_id, message).await)
+    }
+
+    async fn get_team(
+        &self,
+        request: Request<v1::GetTeamRequest>,
+    ) -> Result<Response<v1::GetTeamResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(org::teams::get(&self.db, &self.clock, &caller, message).await)
+    }
+
+    async fn list_teams(
+        &self,
+        request: Request<v1::ListTeamsRequest>,
+    ) -> Result<Response<v1::ListTeamsResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(org::teams::list(&self.db, &self.clock, &caller, message).await)
+    }
+
+    async fn update_team(
+        &self,
+        request: Request<v1::UpdateTeamRequest>,
+    ) -> Result<Response<v1::UpdateTeamResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(org::teams::update(&self.db, &self.clock, &caller, &request_id, message).await)
+    }
+
+    async fn add_team_member(
+        &self,
+        request: Request<v1::AddTeamMemberRequest>,
+    ) -> Result<Response<v1::AddTeamMemberResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(org::teams::add_member(&self.db, &self.clock, &caller, &request_id, message).await)
+    }
+
+    async fn remove_team_member(
+        &self,
+        request: Request<v1::RemoveTeamMemberRequest>,
+    ) -> Result<Response<v1::RemoveTeamMemberResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(org::teams::remove_member(&self.db, &self.clock, &caller, &request_id, message).await)
+    }
+    // -- end teams --
+
+    // -- relationships: methods below, up to the end anchor, belong to relationships --
+    async fn link_customers(
+        &self,
+        request: Request<v1::LinkCustomersRequest>,
+    ) -> Result<Response<v1::LinkCustomersResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(self.customers.link(&caller, &request_id, message).await)
+    }
+
+    async fn unlink_customers(
+        &self,
+        request: Request<v1::UnlinkCustomersRequest>,
+    ) -> Result<Response<v1::UnlinkCustomersResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(self.customers.unlink(&caller, &request_id, message).await)
+    }
+
+    async fn list_relationships(
+        &self,
+        request: Request<v1::ListRelationshipsRequest>,
+    ) -> Result<Response<v1::ListRelationshipsResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(self.customers.list_relationships(&caller, message).await)
+    }
+
+    async fn traverse_relationships(
+        &self,
+        request: Request<v1::TraverseRelationshipsRequest>,
+    ) -> Result<Response<v1::TraverseRelationshipsResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(
+            self.customers
+                .traverse_relationships(&caller, message)
+                .await,
+        )
+    }
+    // -- end relationships --
+
+    // -- lifecycle: methods below, up to the end anchor, belong to lifecycle --
+    async fn transition_lifecycle_stage(
+        &self,
+        request: Request<v1::TransitionLifecycleStageRequest>,
+    ) -> Result<Response<v1::TransitionLifecycleStageResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(lifecycle::transition(&self.customers, &caller, &request_id, message).await)
+    }
+
+    async fn list_lifecycle_transitions(
+        &self,
+        request: Request<v1::ListLifecycleTransitionsRequest>,
+    ) -> Result<Response<v1::ListLifecycleTransitionsResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(lifecycle::list(&self.customers, &caller, message).await)
+    }
+
+    async fn list_problem_customer_ratios(
+        &self,
+        request: Request<v1::ListProblemCustomerRatiosRequest>,
+    ) -> Result<Response<v1::ListProblemCustomerRatiosResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        // The alert threshold is configuration (DOMAIN.md §2); the default is 3% = 300 bp.
+        let rule = bankmkt_domain::lifecycle::ProblemAlertRule::default();
+        reply(lifecycle::problem_ratios(&self.customers, rule, &caller, message).await)
+    }
+    // -- end lifecycle --
+
+    // -- ownership: methods below, up to the end anchor, belong to ownership --
+    // -- end ownership --
+
+    // -- ingest: methods below, up to the end anchor, belong to ingest --
+    async fn ingest_customers(
+        &self,
+        request: Request<tonic::Streaming<v1::IngestCustomersRequest>>,
+    ) -> Result<Response<v1::IngestCustomersResponse>, Status> {
+        use v1::ingest_customers_request::Part as P;
+        let (caller, request_id, stream) = parts(request)?;
+        let source = ingest::GrpcSource::new(stream, |m: v1::IngestCustomersRequest| {
+            m.part.map(|p| match p {
+                P::Header(h) => ingest::Part::Header(h),
+                P::Record(r) => ingest::Part::Record(r),
+                P::Trailer(t) => ingest::Part::Trailer(t),
+            })
+        });
+        let sink = ingest::customers::CustomersSink {
+            db: self.db.clone(),
+            clock: self.clock.clone(),
+            cache: self.cache.clone(),
+            pii: self.customers.pii.clone(),
+            tree: None,
+        };
+        let (summary, _) =
+            ingest::run(&self.db, &self.clock, &caller, &request_id, source, sink).await?;
+        Ok(Response::new(v1::IngestCustomersResponse {
+            summary: Some(summary),
+        }))
+    }
+
+    async fn ingest_holdings(
+        &self,
+        request: Request<tonic::Streaming<v1::IngestHoldingsRequest>>,
+    ) -> Result<Response<v1::IngestHoldingsResponse>, Status> {
+        use v1::ingest_holdings_request::Part as P;
+        let (caller, request_id, stream) = parts(request)?;
+        let source = ingest::GrpcSource::new(stream, |m: v1::IngestHoldingsRequest| {
+            m.part.map(|p| match p {
+                P::Header(h) => ingest::Part::Header(h),
+                P::Record(r) => ingest::Part::Record(r),
+                P::Trailer(t) => ingest::Part::Trailer(t),
+            })
+        });
+        let sink = ingest::holdings::HoldingsSink::new(
+            self.db.clone(),
+            self.clock.clone(),
+            self.cache.clone(),
+        );
+        let (summary, queued) =
+            ingest::run(&self.db, &self.clock, &caller, &request_id, source, sink).await?;
+        Ok(Response::new(v1::IngestHoldingsResponse {
+            summary: Some(summary),
+            customers_queued_for_rescoring: queued,
+        }))
+    }
+
+    async fn ingest_transactions(
+        &self,
+        request: Request<tonic::Streaming<v1::IngestTransactionsRequest>>,
+    ) -> Result<Response<v1::IngestTransactionsResponse>, Status> {
+        use ingest::transactions::TransactionRecord as R;
+        use v1::ingest_transactions_request::Part as P;
+        let (caller, request_id, stream) = parts(request)?;
+        let source = ingest::GrpcSource::new(stream, |m: v1::IngestTransactionsRequest| {
+            m.part.map(|p| match p {
+                P::Header(h) => ingest::Part::Header(h),
+                P::Transaction(t) => ingest::Part::Record(R::Single(t)),
+                P::MonthSummary(s) => ingest::Part::Record(R::Month(s)),
+                P::Trailer(t) => ingest::Part::Trailer(t),
+            })
+        });
+        let sink = ingest::transactions::TransactionsSink {
+            db: self.db.clone(),
+            clock: self.clock.clone(),
+            cache: self.cache.clone(),
+        };
+        let (summary, _) =
+            ingest::run(&self.db, &self.clock, &caller, &request_id, source, sink).await?;
+        Ok(Response::new(v1::IngestTransactionsResponse {
+            summary: Some(summary),
+        }))
+    }
+
+    async fn list_holdings(
+        &self,
+        request: Request<v1::ListHoldingsRequest>,
+    ) -> Result<Response<v1::ListHoldingsResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(self.customers.list_holdings(&caller, message).await)
+    }
+
+    async fn list_transactions(
+        &self,
+        request: Request<v1::ListTransactionsRequest>,
+    ) -> Result<Response<v1::ListTransactionsResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(self.customers.list_transactions(&caller, message).await)
+    }
+    // -- end ingest --
+
+    // -- customers: methods below, up to the end anchor, belong to customers --
+    async fn create_customer(
+        &self,
+        request: Request<v1::CreateCustomerRequest>,
+    ) -> Result<Response<v1::CreateCustomerResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(self.customers.create(&caller, &request_id, message).await)
+    }
+
+    async fn get_customer(
+        &self,
+        request: Request<v1::GetCustomerRequest>,
+    ) -> Result<Response<v1::GetCustomerResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(self.customers.get(&caller, message).await)
+    }
+
+    async fn batch_get_customers(
+        &self,
+        request: Request<v1::BatchGetCustomersRequest>,
+    ) -> Result<Response<v1::BatchGetCustomersResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(self.customers.batch_get(&caller, message).await)
+    }
+
+    async fn update_customer(
+        &self,
+        request: Request<v1::UpdateCustomerRequest>,
+    ) -> Result<Response<v1::UpdateCustomerResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(self.customers.update(&caller, &request_id, message).await)
+    }
+
+    async fn search_customers(
+        &self,
+        request: Request<v1::SearchCustomersRequest>,
+    ) -> Result<Response<v1::SearchCustomersResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(self.customers.search(&caller, message).await)
+    }
+
+    async fn add_cross_reference(
+        &self,
+        request: Request<v1::AddCrossReferenceRequest>,
+    ) -> Result<Response<v1::AddCrossReferenceResponse>, Status> {
+        let (caller, request_id, m) = parts(request)?;
+        let customer = self
+            .customers
+            .change_xref(
+                &caller,
+                &request_id,
+                &m.customer_id,
+                m.source_ref.as_ref(),
+                m.expected_version,
+                true,
+            )
+            .await;
+        reply(customer.map(|c| v1::AddCrossReferenceResponse { customer: Some(c) }))
+    }
+
+    async fn remove_cross_reference(
+        &self,
+        request: Request<v1::RemoveCrossReferenceRequest>,
+    ) -> Result<Response<v1::RemoveCrossReferenceResponse>, Status> {
+        let (caller, request_id, m) = parts(request)?;
+        let customer = self
+            .customers
+            .change_xref(
+                &caller,
+                &request_id,
+                &m.customer_id,
+                m.source_ref.as_ref(),
+                m.expected_version,
+                false,
+            )
+            .await;
+        reply(customer.map(|c| v1::RemoveCrossReferenceResponse { customer: Some(c) }))
+    }
+    async fn get_consent(
+        &self,
+        request: Request<v1::GetConsentRequest>,
+    ) -> Result<Response<v1::GetConsentResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(self.customers.get_consent(&caller, message).await)
+    }
+
+    async fn update_consent(
+        &self,
+        request: Request<v1::UpdateConsentRequest>,
+    ) -> Result<Response<v1::UpdateConsentResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(
+            self.customers
+                .update_consent(&caller, &request_id, message)
+                .await,
+        )
+    }
+
+    async fn check_contact_permission(
+        &self,
+        request: Request<v1::CheckContactPermissionRequest>,
+    ) -> Result<Response<v1::CheckContactPermissionResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(
+            self.customers
+                .check_contact_permission(&caller, message)
+                .await,
+        )
+    }
+    // -- end customers --
+
     async fn load_branches(
         &self,
         request: Request<v1::LoadBranchesRequest>,
@@ -163,10 +500,17 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let db = db::open::<Migrator>(&ctx.settings, KIND).await?;
     let limit = ctx.settings.max_message_bytes;
+    let customers = customers::Customers {
+        db: db.clone(),
+        cache: ctx.cache.clone(),
+        clock: ctx.clock.clone(),
+        pii: ctx.pii.clone(),
+    };
     let service = CustomerRegistryServer::new(Registry {
         db,
         cache: ctx.cache.clone(),
         clock: ctx.clock.clone(),
+        customers,
     })
     .max_decoding_message_size(limit)
     .max_encoding_message_size(limit);

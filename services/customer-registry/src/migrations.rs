@@ -10,6 +10,13 @@ use sea_orm_migration::prelude::*;
 pub fn all() -> Vec<Box<dyn MigrationTrait>> {
     let mut migrations = bankmkt_platform::db::shared_migrations();
     migrations.push(Box::new(Organisation));
+    // -- further migrations, in order --
+    migrations.push(Box::new(crate::org::teams::TeamsMigration));
+    migrations.push(Box::new(crate::customers::migration::CustomersMigration));
+    migrations.push(Box::new(crate::customers::consent::ConsentMigration));
+    migrations.push(Box::new(crate::relationships::RelationshipsMigration));
+    migrations.push(Box::new(crate::lifecycle::LifecycleMigration));
+    migrations.push(Box::new(crate::ingest::migration::IngestMigration));
     migrations
 }
 

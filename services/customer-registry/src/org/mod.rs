@@ -4,6 +4,7 @@
 pub mod branches;
 pub mod employees;
 pub mod entity;
+pub mod teams;
 
 use bankmkt_domain::org::Role;
 use bankmkt_platform::Caller;

@@ -1,0 +1,261 @@
+//! The customer-master tables. Uniqueness of an identity is a database constraint on
+//! `(identity_type, blind_index)`, and of a cross-reference on `(source_system, source_id)`, so
+//! concurrent creates of one customer leave exactly one row whatever the interleaving.
+
+use sea_orm_migration::prelude::*;
+
+#[allow(clippy::enum_variant_names)]
+#[derive(DeriveIden)]
+enum Customer {
+    Table,
+    CustomerId,
+    Kind,
+    Name,
+    PhoneKeyId,
+    PhoneSealed,
+    OwningBranchId,
+    PrimaryManagerId,
+    BackupManagerId,
+    IndustryCode,
+    Stage,
+    CorporateTier,
+    WealthTier,
+    SegmentId,
+    SegmentLabel,
+    Status,
+    MergedInto,
+    Details,
+    CreateTime,
+    UpdateTime,
+    Version,
+}
+
+#[derive(DeriveIden)]
+enum CustomerIdentity {
+    Table,
+    Id,
+    CustomerId,
+    IdentityType,
+    BlindIndex,
+    KeyId,
+    Sealed,
+    IssuingCountry,
+    ExpiryDate,
+}
+
+#[derive(DeriveIden)]
+enum CustomerXref {
+    Table,
+    SourceSystem,
+    SourceId,
+    CustomerId,
+    CreateTime,
+}
+
+/// Creates the customer-master tables.
+pub struct CustomersMigration;
+
+impl MigrationName for CustomersMigration {
+    fn name(&self) -> &str {
+        "m0103_registry_customers"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CustomersMigration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Customer::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(Customer::CustomerId)
+                            .string_len(36)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(Customer::Kind).string_len(16).not_null())
+                    .col(ColumnDef::new(Customer::Name).string_len(200).not_null())
+                    .col(ColumnDef::new(Customer::PhoneKeyId).string_len(32).null())
+                    .col(ColumnDef::new(Customer::PhoneSealed).binary().null())
+                    .col(
+                        ColumnDef::new(Customer::OwningBranchId)
+                            .string_len(32)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Customer::PrimaryManagerId)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Customer::BackupManagerId)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Customer::IndustryCode)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Customer::Stage).string_len(24).not_null())
+                    .col(
+                        ColumnDef::new(Customer::CorporateTier)
+                            .string_len(24)
+                            .null(),
+                    )
+                    .col(ColumnDef::new(Customer::WealthTier).string_len(24).null())
+                    .col(
+                        ColumnDef::new(Customer::SegmentId)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Customer::SegmentLabel)
+                            .string_len(200)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Customer::Status).string_len(16).not_null())
+                    .col(ColumnDef::new(Customer::MergedInto).string_len(36).null())
+                    .col(ColumnDef::new(Customer::Details).binary().not_null())
+                    .col(
+                        ColumnDef::new(Customer::CreateTime)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Customer::UpdateTime)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Customer::Version).big_integer().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        for (name, col) in [
+            ("customer_owning_branch", Customer::OwningBranchId),
+            ("customer_primary_manager", Customer::PrimaryManagerId),
+            ("customer_name", Customer::Name),
+        ] {
+            manager
+                .create_index(
+                    Index::create()
+                        .name(name)
+                        .table(Customer::Table)
+                        .col(col)
+                        .if_not_exists()
+                        .to_owned(),
+                )
+                .await?;
+        }
+        manager
+            .create_table(
+                Table::create()
+                    .table(CustomerIdentity::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(CustomerIdentity::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(CustomerIdentity::CustomerId)
+                            .string_len(36)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CustomerIdentity::IdentityType)
+                            .string_len(40)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CustomerIdentity::BlindIndex)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CustomerIdentity::KeyId)
+                            .string_len(32)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(CustomerIdentity::Sealed).binary().not_null())
+                    .col(
+                        ColumnDef::new(CustomerIdentity::IssuingCountry)
+                            .string_len(3)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(CustomerIdentity::ExpiryDate).date().null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("customer_identity_unique")
+                    .table(CustomerIdentity::Table)
+                    .col(CustomerIdentity::IdentityType)
+                    .col(CustomerIdentity::BlindIndex)
+                    .unique()
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("customer_identity_customer")
+                    .table(CustomerIdentity::Table)
+                    .col(CustomerIdentity::CustomerId)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(CustomerXref::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(CustomerXref::SourceSystem)
+                            .string_len(32)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CustomerXref::SourceId)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CustomerXref::CustomerId)
+                            .string_len(36)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CustomerXref::CreateTime)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(CustomerXref::SourceSystem)
+                            .col(CustomerXref::SourceId),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("customer_xref_customer")
+                    .table(CustomerXref::Table)
+                    .col(CustomerXref::CustomerId)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+}

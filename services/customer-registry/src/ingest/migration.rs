@@ -1,0 +1,345 @@
+//! Tables fed by ingestion: `customer_source` (a source record's latest version per natural key),
+//! `holding` (monthly snapshots, unique per customer, product, account and month),
+//! `customer_transaction` (unique per source system and transaction id), `transaction_month`
+//! (monthly summaries, unique per customer and month) and `rescoring_queue` (customers whose
+//! value must be recomputed). Amounts are `BIGINT` fen, rates `INTEGER` basis points.
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveIden)]
+enum CustomerSource {
+    Table,
+    SourceSystem,
+    SourceId,
+    CustomerId,
+    SourceVersion,
+}
+
+#[derive(DeriveIden)]
+enum Holding {
+    Table,
+    Id,
+    CustomerId,
+    ProductId,
+    AccountId,
+    PeriodYear,
+    PeriodMonth,
+    SourceSystem,
+    SourceVersion,
+    ProductKind,
+    ProductCategory,
+    Line,
+    PeriodEndBalance,
+    AverageDailyBalance,
+    CustomerRateBps,
+    FtpRateBps,
+    SettlementVolume,
+    PayrollVolume,
+    FxVolume,
+    PosVolume,
+    FeeIncome,
+    OperatingCost,
+    ExpectedLoss,
+    EconomicCapital,
+    FacilityLimit,
+    UndrawnAmount,
+    UpdateTime,
+}
+
+#[derive(DeriveIden)]
+enum CustomerTransaction {
+    Table,
+    SourceSystem,
+    TransactionId,
+    CustomerId,
+    SourceVersion,
+    TransactionDate,
+    Amount,
+    Direction,
+    ProductId,
+}
+
+#[derive(DeriveIden)]
+enum TransactionMonth {
+    Table,
+    CustomerId,
+    PeriodYear,
+    PeriodMonth,
+    SourceVersion,
+    TransactionCount,
+    TotalAmount,
+    LastTransactionDate,
+}
+
+#[derive(DeriveIden)]
+enum RescoringQueue {
+    Table,
+    CustomerId,
+    QueuedAt,
+    Reason,
+}
+
+/// Creates the ingestion tables.
+pub struct IngestMigration;
+
+impl MigrationName for IngestMigration {
+    fn name(&self) -> &str {
+        "m0107_registry_ingest"
+    }
+}
+
+fn money(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name).big_integer().not_null().to_owned()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for IngestMigration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(CustomerSource::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(CustomerSource::SourceSystem)
+                            .string_len(32)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CustomerSource::SourceId)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CustomerSource::CustomerId)
+                            .string_len(36)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CustomerSource::SourceVersion)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(CustomerSource::SourceSystem)
+                            .col(CustomerSource::SourceId),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Holding::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(Holding::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(Holding::CustomerId)
+                            .string_len(36)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Holding::ProductId).string_len(64).not_null())
+                    .col(ColumnDef::new(Holding::AccountId).string_len(64).not_null())
+                    .col(ColumnDef::new(Holding::PeriodYear).integer().not_null())
+                    .col(ColumnDef::new(Holding::PeriodMonth).integer().not_null())
+                    .col(
+                        ColumnDef::new(Holding::SourceSystem)
+                            .string_len(32)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Holding::SourceVersion)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Holding::ProductKind)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Holding::ProductCategory)
+                            .string_len(24)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Holding::Line).string_len(24).not_null())
+                    .col(money(Holding::PeriodEndBalance))
+                    .col(money(Holding::AverageDailyBalance))
+                    .col(
+                        ColumnDef::new(Holding::CustomerRateBps)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Holding::FtpRateBps).integer().not_null())
+                    .col(money(Holding::SettlementVolume))
+                    .col(money(Holding::PayrollVolume))
+                    .col(money(Holding::FxVolume))
+                    .col(money(Holding::PosVolume))
+                    .col(money(Holding::FeeIncome))
+                    .col(money(Holding::OperatingCost))
+                    .col(money(Holding::ExpectedLoss))
+                    .col(money(Holding::EconomicCapital))
+                    .col(money(Holding::FacilityLimit))
+                    .col(money(Holding::UndrawnAmount))
+                    .col(
+                        ColumnDef::new(Holding::UpdateTime)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("holding_natural_key")
+                    .table(Holding::Table)
+                    .col(Holding::CustomerId)
+                    .col(Holding::ProductId)
+                    .col(Holding::AccountId)
+                    .col(Holding::PeriodYear)
+                    .col(Holding::PeriodMonth)
+                    .unique()
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(CustomerTransaction::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(CustomerTransaction::SourceSystem)
+                            .string_len(32)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CustomerTransaction::TransactionId)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CustomerTransaction::CustomerId)
+                            .string_len(36)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CustomerTransaction::SourceVersion)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CustomerTransaction::TransactionDate)
+                            .date()
+                            .not_null(),
+                    )
+                    .col(money(CustomerTransaction::Amount))
+                    .col(
+                        ColumnDef::new(CustomerTransaction::Direction)
+                            .string_len(8)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CustomerTransaction::ProductId)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(CustomerTransaction::SourceSystem)
+                            .col(CustomerTransaction::TransactionId),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("customer_transaction_by_customer")
+                    .table(CustomerTransaction::Table)
+                    .col(CustomerTransaction::CustomerId)
+                    .col(CustomerTransaction::TransactionDate)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(TransactionMonth::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(TransactionMonth::CustomerId)
+                            .string_len(36)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(TransactionMonth::PeriodYear)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(TransactionMonth::PeriodMonth)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(TransactionMonth::SourceVersion)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(TransactionMonth::TransactionCount)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(money(TransactionMonth::TotalAmount))
+                    .col(
+                        ColumnDef::new(TransactionMonth::LastTransactionDate)
+                            .date()
+                            .null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(TransactionMonth::CustomerId)
+                            .col(TransactionMonth::PeriodYear)
+                            .col(TransactionMonth::PeriodMonth),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(RescoringQueue::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(RescoringQueue::CustomerId)
+                            .string_len(36)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(RescoringQueue::QueuedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RescoringQueue::Reason)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+}
