@@ -4,6 +4,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod fingerprint;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -115,6 +117,11 @@ impl TestSuite {
     /// The settings the suite runs with (with the bound endpoints filled in).
     pub fn settings(&self) -> std::sync::Arc<Settings> {
         self.suite.context.settings.clone()
+    }
+
+    /// The suite's authenticator (to mint service tokens and the like).
+    pub fn authenticator(&self) -> std::sync::Arc<bankmkt_platform::auth::Authenticator> {
+        self.suite.context.authenticator.clone()
     }
 
     /// A connected channel to a component.

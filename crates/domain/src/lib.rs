@@ -10,6 +10,10 @@
 //! - [`ids`]: strongly typed entity ids (`CustomerId`, `BranchId`, …), UUID v7 newtypes.
 //! - [`money`]: exact money ([`money::Money`], [`money::Currency`]), basis points, and the one
 //!   rounding rule (half away from zero, to the minor unit, once) with actual/365 accruals.
+//! - [`ownership`]: customer ownership — the maker-checker rule (the maker never decides) and
+//!   a request's allowed transitions, A ≠ B, effective-dated ownership intervals with as-of
+//!   lookups, change planning, and bulk reassignment of a leaving manager's or closing branch's
+//!   customers.
 //! - [`org`]: the organisation's vocabulary — branch levels, business lines, roles, branch codes.
 //! - [`branch_tree`]: the validated branch tree: subtree tests, the chain up to head office,
 //!   moves that can never break the tree, and materialised paths for prefix queries.
@@ -29,6 +33,8 @@
 //!   low/medium/high bands, 9 cells, classes A/B/C.
 //! - [`dormancy`]: silence score, depth, rank ratio and dormancy grade from transaction dates.
 //! - [`rfm`]: recency/frequency/monetary quintile scores against cut points, and lifetime value.
+//! - [`scoring`]: the data-derived factor grades of value scoring (which factors have a data
+//!   source and their configurable scales), GE scores from grades, and evaluation windows.
 //! - [`segmentation`]: deterministic seeded k-means (k-means++ with SplitMix64) over
 //!   standardised features, in exact fixed-point arithmetic.
 //! - [`tiers`]: versioned corporate tier rules evaluated top-down, the retail wealth-tier basis,
@@ -61,8 +67,10 @@ pub mod lifecycle;
 pub mod masking;
 pub mod money;
 pub mod org;
+pub mod ownership;
 pub mod relationship;
 pub mod rfm;
+pub mod scoring;
 pub mod segmentation;
 pub mod tiers;
 pub mod value;

@@ -7,7 +7,34 @@ use sea_orm_migration::prelude::*;
 
 /// The shared-table migrations, in order.
 pub fn shared_migrations() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(CreateSharedTables)]
+    vec![Box::new(CreateSharedTables), Box::new(OutboxByAggregate)]
+}
+
+/// Lets a service find the latest event of one aggregate (e.g. a customer's data version).
+struct OutboxByAggregate;
+
+impl MigrationName for OutboxByAggregate {
+    fn name(&self) -> &str {
+        "m0002_platform_outbox_by_aggregate"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for OutboxByAggregate {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_index(
+                Index::create()
+                    .name("outbox_event_by_aggregate")
+                    .table(OutboxEvent::Table)
+                    .col(OutboxEvent::AggregateType)
+                    .col(OutboxEvent::AggregateId)
+                    .col(OutboxEvent::Seq)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await
+    }
 }
 
 #[derive(DeriveIden)]

@@ -30,11 +30,15 @@ use tonic::{Request, Response, Status};
 pub mod convert;
 pub mod customers;
 pub mod error;
+pub mod grants;
 pub mod ingest;
 pub mod lifecycle;
 pub mod migrations;
 pub mod org;
+pub mod ownership;
 pub mod relationships;
+pub mod value;
+pub mod view360;
 use sea_orm::{DatabaseConnection, DbErr};
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use tokio::net::TcpListener;
@@ -191,6 +195,153 @@ impl CustomerRegistry for Registry {
     // -- end lifecycle --
 
     // -- ownership: methods below, up to the end anchor, belong to ownership --
+    async fn get_ownership(
+        &self,
+        request: Request<v1::GetOwnershipRequest>,
+    ) -> Result<Response<v1::GetOwnershipResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(ownership::get(&self.customers, &caller, message).await)
+    }
+
+    async fn batch_get_ownerships(
+        &self,
+        request: Request<v1::BatchGetOwnershipsRequest>,
+    ) -> Result<Response<v1::BatchGetOwnershipsResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(ownership::batch_get(&self.customers, &caller, message).await)
+    }
+
+    async fn list_ownership_history(
+        &self,
+        request: Request<v1::ListOwnershipHistoryRequest>,
+    ) -> Result<Response<v1::ListOwnershipHistoryResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(ownership::list_history(&self.customers, &caller, message).await)
+    }
+
+    async fn create_handover(
+        &self,
+        request: Request<v1::CreateHandoverRequest>,
+    ) -> Result<Response<v1::CreateHandoverResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(ownership::handover::create(&self.customers, &caller, &request_id, message).await)
+    }
+
+    async fn get_handover(
+        &self,
+        request: Request<v1::GetHandoverRequest>,
+    ) -> Result<Response<v1::GetHandoverResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(ownership::handover::get(&self.customers, &caller, message).await)
+    }
+
+    async fn list_handovers(
+        &self,
+        request: Request<v1::ListHandoversRequest>,
+    ) -> Result<Response<v1::ListHandoversResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(ownership::handover::list(&self.customers, &caller, message).await)
+    }
+
+    async fn approve_handover(
+        &self,
+        request: Request<v1::ApproveHandoverRequest>,
+    ) -> Result<Response<v1::ApproveHandoverResponse>, Status> {
+        let (caller, request_id, m) = parts(request)?;
+        let decided = ownership::handover::decide(
+            &self.customers,
+            &caller,
+            &request_id,
+            &m.handover_id,
+            m.expected_version,
+            &m.reason,
+            bankmkt_domain::ownership::Decision::Approve,
+        )
+        .await;
+        reply(decided.map(|h| v1::ApproveHandoverResponse { handover: Some(h) }))
+    }
+
+    async fn reject_handover(
+        &self,
+        request: Request<v1::RejectHandoverRequest>,
+    ) -> Result<Response<v1::RejectHandoverResponse>, Status> {
+        let (caller, request_id, m) = parts(request)?;
+        let decided = ownership::handover::decide(
+            &self.customers,
+            &caller,
+            &request_id,
+            &m.handover_id,
+            m.expected_version,
+            &m.reason,
+            bankmkt_domain::ownership::Decision::Reject,
+        )
+        .await;
+        reply(decided.map(|h| v1::RejectHandoverResponse { handover: Some(h) }))
+    }
+
+    async fn create_reassignment(
+        &self,
+        request: Request<v1::CreateReassignmentRequest>,
+    ) -> Result<Response<v1::CreateReassignmentResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(ownership::reassignment::create(&self.customers, &caller, &request_id, message).await)
+    }
+
+    async fn get_reassignment(
+        &self,
+        request: Request<v1::GetReassignmentRequest>,
+    ) -> Result<Response<v1::GetReassignmentResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(ownership::reassignment::get(&self.customers, &caller, message).await)
+    }
+
+    async fn list_reassignments(
+        &self,
+        request: Request<v1::ListReassignmentsRequest>,
+    ) -> Result<Response<v1::ListReassignmentsResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(ownership::reassignment::list(&self.customers, &caller, message).await)
+    }
+
+    async fn approve_reassignment(
+        &self,
+        request: Request<v1::ApproveReassignmentRequest>,
+    ) -> Result<Response<v1::ApproveReassignmentResponse>, Status> {
+        let (caller, request_id, m) = parts(request)?;
+        let decided = ownership::reassignment::decide(
+            &self.customers,
+            &caller,
+            &request_id,
+            &m.reassignment_id,
+            m.expected_version,
+            &m.reason,
+            bankmkt_domain::ownership::Decision::Approve,
+        )
+        .await;
+        reply(decided.map(|r| v1::ApproveReassignmentResponse {
+            reassignment: Some(r),
+        }))
+    }
+
+    async fn reject_reassignment(
+        &self,
+        request: Request<v1::RejectReassignmentRequest>,
+    ) -> Result<Response<v1::RejectReassignmentResponse>, Status> {
+        let (caller, request_id, m) = parts(request)?;
+        let decided = ownership::reassignment::decide(
+            &self.customers,
+            &caller,
+            &request_id,
+            &m.reassignment_id,
+            m.expected_version,
+            &m.reason,
+            bankmkt_domain::ownership::Decision::Reject,
+        )
+        .await;
+        reply(decided.map(|r| v1::RejectReassignmentResponse {
+            reassignment: Some(r),
+        }))
+    }
     // -- end ownership --
 
     // -- ingest: methods below, up to the end anchor, belong to ingest --
@@ -290,6 +441,169 @@ impl CustomerRegistry for Registry {
         reply(self.customers.list_transactions(&caller, message).await)
     }
     // -- end ingest --
+
+    // -- value: methods below, up to the end anchor, belong to value --
+    async fn create_ahp_matrix(
+        &self,
+        request: Request<v1::CreateAhpMatrixRequest>,
+    ) -> Result<Response<v1::CreateAhpMatrixResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(value::rules::create_ahp_matrix(&self.customers, &caller, &request_id, message).await)
+    }
+
+    async fn get_ahp_matrix(
+        &self,
+        request: Request<v1::GetAhpMatrixRequest>,
+    ) -> Result<Response<v1::GetAhpMatrixResponse>, Status> {
+        let (_caller, _, message) = parts(request)?;
+        reply(value::rules::get_ahp_matrix(&self.customers, message).await)
+    }
+
+    async fn list_ahp_matrices(
+        &self,
+        request: Request<v1::ListAhpMatricesRequest>,
+    ) -> Result<Response<v1::ListAhpMatricesResponse>, Status> {
+        let (_caller, _, message) = parts(request)?;
+        reply(value::rules::list_ahp_matrices(&self.customers, message).await)
+    }
+
+    async fn create_factor_assessment(
+        &self,
+        request: Request<v1::CreateFactorAssessmentRequest>,
+    ) -> Result<Response<v1::CreateFactorAssessmentResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(value::assessments::create(&self.customers, &caller, &request_id, message).await)
+    }
+
+    async fn list_factor_assessments(
+        &self,
+        request: Request<v1::ListFactorAssessmentsRequest>,
+    ) -> Result<Response<v1::ListFactorAssessmentsResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(value::assessments::list(&self.customers, &caller, message).await)
+    }
+
+    async fn get_value_score(
+        &self,
+        request: Request<v1::GetValueScoreRequest>,
+    ) -> Result<Response<v1::GetValueScoreResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(value::results::get_value_score(&self.customers, &caller, message).await)
+    }
+
+    async fn list_value_scores(
+        &self,
+        request: Request<v1::ListValueScoresRequest>,
+    ) -> Result<Response<v1::ListValueScoresResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(value::results::list_value_scores(&self.customers, &caller, message).await)
+    }
+
+    async fn get_contribution(
+        &self,
+        request: Request<v1::GetContributionRequest>,
+    ) -> Result<Response<v1::GetContributionResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(value::results::get_contribution(&self.customers, &caller, message).await)
+    }
+
+    async fn list_contributions(
+        &self,
+        request: Request<v1::ListContributionsRequest>,
+    ) -> Result<Response<v1::ListContributionsResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(value::results::list_contributions(&self.customers, &caller, message).await)
+    }
+
+    async fn create_ge_weights(
+        &self,
+        request: Request<v1::CreateGeWeightsRequest>,
+    ) -> Result<Response<v1::CreateGeWeightsResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(value::rules::create_ge_weights(&self.customers, &caller, &request_id, message).await)
+    }
+
+    async fn list_ge_weights(
+        &self,
+        request: Request<v1::ListGeWeightsRequest>,
+    ) -> Result<Response<v1::ListGeWeightsResponse>, Status> {
+        let (_caller, _, message) = parts(request)?;
+        reply(value::rules::list_ge_weights(&self.customers, message).await)
+    }
+
+    async fn get_ge_classification(
+        &self,
+        request: Request<v1::GetGeClassificationRequest>,
+    ) -> Result<Response<v1::GetGeClassificationResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(value::results::get_ge_classification(&self.customers, &caller, message).await)
+    }
+
+    async fn get_dormancy(
+        &self,
+        request: Request<v1::GetDormancyRequest>,
+    ) -> Result<Response<v1::GetDormancyResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(value::results::get_dormancy(&self.customers, &caller, message).await)
+    }
+
+    async fn list_dormant_customers(
+        &self,
+        request: Request<v1::ListDormantCustomersRequest>,
+    ) -> Result<Response<v1::ListDormantCustomersResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(value::results::list_dormant(&self.customers, &caller, message).await)
+    }
+
+    async fn get_rfm(
+        &self,
+        request: Request<v1::GetRfmRequest>,
+    ) -> Result<Response<v1::GetRfmResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(value::results::get_rfm(&self.customers, &caller, message).await)
+    }
+
+    async fn start_rescoring(
+        &self,
+        request: Request<v1::StartRescoringRequest>,
+    ) -> Result<Response<v1::StartRescoringResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(value::jobs::start(&self.customers, &caller, &request_id, message).await)
+    }
+
+    async fn get_rescoring_job(
+        &self,
+        request: Request<v1::GetRescoringJobRequest>,
+    ) -> Result<Response<v1::GetRescoringJobResponse>, Status> {
+        let (_caller, _, message) = parts(request)?;
+        reply(value::jobs::get(&self.customers, message).await)
+    }
+    // -- end value --
+
+    // -- view360: methods below, up to the end anchor, belong to view360 --
+    async fn get_customer360(
+        &self,
+        request: Request<v1::GetCustomer360Request>,
+    ) -> Result<Response<v1::GetCustomer360Response>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(self.customers.get_360(&caller, message).await)
+    }
+
+    async fn set_customer_access_grants(
+        &self,
+        request: Request<v1::SetCustomerAccessGrantsRequest>,
+    ) -> Result<Response<v1::SetCustomerAccessGrantsResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(grants::set(&self.db, &self.clock, &caller, &request_id, message).await)
+    }
+    async fn merge_customers(
+        &self,
+        request: Request<v1::MergeCustomersRequest>,
+    ) -> Result<Response<v1::MergeCustomersResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(self.customers.merge(&caller, &request_id, message).await)
+    }
+    // -- end view360 --
 
     // -- customers: methods below, up to the end anchor, belong to customers --
     async fn create_customer(

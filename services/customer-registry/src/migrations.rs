@@ -17,6 +17,9 @@ pub fn all() -> Vec<Box<dyn MigrationTrait>> {
     migrations.push(Box::new(crate::relationships::RelationshipsMigration));
     migrations.push(Box::new(crate::lifecycle::LifecycleMigration));
     migrations.push(Box::new(crate::ingest::migration::IngestMigration));
+    migrations.push(Box::new(crate::grants::GrantsMigration));
+    migrations.push(Box::new(crate::ownership::OwnershipMigration));
+    migrations.push(Box::new(crate::value::ValueMigration));
     migrations
 }
 

@@ -383,7 +383,10 @@ impl Sink for HoldingsSink {
                 }
             }
         }
-        // Queue re-scoring and drop cached views of every changed customer.
+        // Tell consumers (and the 360's data version), queue re-scoring, drop cached views.
+        for id in &restated {
+            super::customer_event(&self.db, id, "customer.holdings_changed", now).await?;
+        }
         let queue: Vec<rescoring_queue::ActiveModel> = restated
             .iter()
             .map(|id| rescoring_queue::ActiveModel {

@@ -473,3 +473,29 @@ pub fn validate_period(
     }
     Some((p.year, p.month))
 }
+
+/// Writes the outbox event that tells consumers (and the 360's data version) that ingested data
+/// of `customer_id` changed.
+pub async fn customer_event<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    customer_id: &str,
+    event_type: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    bankmkt_platform::outbox::append(
+        db,
+        bankmkt_platform::outbox::Envelope {
+            aggregate_type: "customer".to_owned(),
+            aggregate_id: customer_id.to_owned(),
+            aggregate_version: 0,
+            event_type: event_type.to_owned(),
+            occurred_at: at,
+            payload: v1::CustomerKey {
+                key: Some(v1::customer_key::Key::CustomerId(customer_id.to_owned())),
+            }
+            .encode_to_vec(),
+        },
+    )
+    .await?;
+    Ok(())
+}

@@ -386,7 +386,9 @@ impl Sink for TransactionsSink {
                     .await?;
             }
         }
+        let now = self.clock.now();
         for id in &touched {
+            super::customer_event(&self.db, id, "customer.transactions_changed", now).await?;
             self.cache
                 .invalidate(&crate::customers::cache_key(id))
                 .await;

@@ -1,0 +1,244 @@
+//! Registry benchmarks (a measuring binary, not a test; CI never runs it). Starts the real suite
+//! on Postgres + Redis (or the embedded default with `--embedded`), then measures:
+//! 1. bulk customer upsert through `IngestCustomers` (rows/s; the goal is ≥ 20k rows/s on Postgres);
+//! 2. cached `GetCustomer` and `GetCustomer360` under concurrent load (calls/s, p50/p99 latency).
+//!
+//! Run: `cargo bench -p bankmkt-e2e --bench registry -- [--customers N] [--seconds S] [--concurrency C] [--embedded]`
+
+use std::time::{Duration, Instant};
+
+use bankmkt_domain::customer::resident_id_check_char;
+use bankmkt_e2e::{Backend, TestSuite};
+use bankmkt_proto::v1;
+use bankmkt_proto::v1::customer_registry_client::CustomerRegistryClient;
+
+fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn resident_id(i: u64) -> String {
+    // Unique valid ids: vary the birth date (1950–2009) and the sequence number.
+    let year = 1950 + (i / 100_000) % 60;
+    let day_of_year = (i / 1000) % 100;
+    let body = format!(
+        "110105{year:04}{:02}{:02}{:03}",
+        1 + day_of_year % 12,
+        1 + day_of_year % 28,
+        i % 1000
+    );
+    format!("{body}{}", resident_id_check_char(&body).unwrap_or('0'))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+async fn load(
+    client: CustomerRegistryClient<tonic::transport::Channel>,
+    token: String,
+    id: String,
+    seconds: u64,
+    use_360: bool,
+) -> Vec<Duration> {
+    let mut client = client;
+    let mut latencies = Vec::new();
+    let end = Instant::now() + Duration::from_secs(seconds);
+    while Instant::now() < end {
+        let started = Instant::now();
+        let ok = if use_360 {
+            client
+                .get_customer360(TestSuite::authed(
+                    v1::GetCustomer360Request {
+                        customer_id: id.clone(),
+                    },
+                    &token,
+                ))
+                .await
+                .is_ok()
+        } else {
+            client
+                .get_customer(TestSuite::authed(
+                    v1::GetCustomerRequest {
+                        customer_id: id.clone(),
+                    },
+                    &token,
+                ))
+                .await
+                .is_ok()
+        };
+        if ok {
+            latencies.push(started.elapsed());
+        }
+    }
+    latencies
+}
+
+#[tokio::main]
+async fn main() {
+    let customers = arg("--customers", 20_000);
+    let seconds = arg("--seconds", 10);
+    let concurrency = arg("--concurrency", 32);
+    let backend = if std::env::args().any(|a| a == "--embedded") {
+        Backend::Embedded
+    } else {
+        Backend::PostgresRedis
+    };
+    let suite = TestSuite::start_on(backend, |s| {
+        s.log_filter = "warn".into();
+        s.max_concurrent_rpcs = 4096;
+    })
+    .await;
+    let channel = suite.channel("customer-registry").await;
+    let mut client = CustomerRegistryClient::new(channel.clone());
+    let admin = suite.token("admin", "HQ", &["admin"]);
+    let core = suite.token("core", "HQ", &["core_banking"]);
+    use v1::BranchLevel::*;
+    let branch = |id: &str, parent: &str, level: v1::BranchLevel| v1::Branch {
+        branch_id: id.into(),
+        parent_id: parent.into(),
+        level: level as i32,
+        name: id.into(),
+        ..Default::default()
+    };
+    client
+        .load_branches(TestSuite::authed(
+            v1::LoadBranchesRequest {
+                idempotency_key: "t".into(),
+                branches: vec![
+                    branch("HQ", "", HeadOffice),
+                    branch("BJ", "HQ", Tier1Branch),
+                ],
+                effective_date: None,
+            },
+            &admin,
+        ))
+        .await
+        .expect("tree");
+    let staff = |id: &str| v1::Employee {
+        employee_id: id.into(),
+        name: id.into(),
+        branch_id: "BJ".into(),
+        lines: vec![3],
+        roles: vec![1],
+        ..Default::default()
+    };
+    client
+        .load_employees(TestSuite::authed(
+            v1::LoadEmployeesRequest {
+                idempotency_key: "s".into(),
+                employees: vec![staff("m1"), staff("m2")],
+            },
+            &admin,
+        ))
+        .await
+        .expect("staff");
+
+    // 1. Bulk upsert.
+    use v1::ingest_customers_request::Part;
+    let mut messages = Vec::with_capacity(customers as usize + 2);
+    messages.push(v1::IngestCustomersRequest {
+        part: Some(Part::Header(v1::IngestHeader {
+            idempotency_key: "bench".into(),
+            source_system: "CORE".into(),
+            ..Default::default()
+        })),
+    });
+    for i in 0..customers {
+        messages.push(v1::IngestCustomersRequest {
+            part: Some(Part::Record(v1::CustomerRecord {
+                source_id: format!("S{i:08}"),
+                source_version: 1,
+                kind: v1::CustomerKind::Individual as i32,
+                name: format!("Customer {i}"),
+                identities: vec![v1::IdentityDocument {
+                    identity_type: 1,
+                    number: resident_id(i),
+                    ..Default::default()
+                }],
+                phone: format!("+86138{:08}", i % 100_000_000),
+                owning_branch_id: "BJ".into(),
+                primary_manager_id: "m1".into(),
+                backup_manager_id: "m2".into(),
+                ..Default::default()
+            })),
+        });
+    }
+    messages.push(v1::IngestCustomersRequest {
+        part: Some(Part::Trailer(v1::IngestTrailer {
+            control_totals: Some(v1::ControlTotals {
+                record_count: customers as i64,
+                amount_sums: vec![],
+            }),
+        })),
+    });
+    let started = Instant::now();
+    let summary = client
+        .ingest_customers(TestSuite::authed(tokio_stream::iter(messages), &core))
+        .await
+        .expect("ingest")
+        .into_inner()
+        .summary
+        .expect("summary");
+    let elapsed = started.elapsed();
+    println!(
+        "bulk upsert ({backend:?}): {} inserted, {} rejected in {:.2} s = {:.0} rows/s",
+        summary.inserted,
+        summary.rejected,
+        elapsed.as_secs_f64(),
+        summary.inserted as f64 / elapsed.as_secs_f64()
+    );
+
+    // 2. Cached reads under load.
+    let found = client
+        .search_customers(TestSuite::authed(
+            v1::SearchCustomersRequest {
+                branch_id: "HQ".into(),
+                page_size: 1,
+                ..Default::default()
+            },
+            &core,
+        ))
+        .await
+        .expect("search")
+        .into_inner();
+    let id = found
+        .customers
+        .first()
+        .map(|c| c.customer_id.clone())
+        .expect("a customer");
+    let manager = suite.token("m1", "BJ", &["customer_manager"]);
+    for (label, use_360) in [("GetCustomer", false), ("GetCustomer360", true)] {
+        let tasks: Vec<_> = (0..concurrency)
+            .map(|_| {
+                tokio::spawn(load(
+                    CustomerRegistryClient::new(channel.clone()),
+                    manager.clone(),
+                    id.clone(),
+                    seconds,
+                    use_360,
+                ))
+            })
+            .collect();
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.expect("join"));
+        }
+        all.sort();
+        println!(
+            "{label} ({backend:?}, cached, {concurrency} concurrent, {seconds} s): {:.0} calls/s, p50 {:.2} ms, p99 {:.2} ms",
+            all.len() as f64 / seconds as f64,
+            percentile(&all, 0.50).as_secs_f64() * 1000.0,
+            percentile(&all, 0.99).as_secs_f64() * 1000.0
+        );
+    }
+    suite.stop().await;
+}
