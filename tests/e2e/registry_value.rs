@@ -1415,6 +1415,31 @@ async fn value_score_and_ge_class_from_assessment_and_data(backend: Backend) {
     );
     assert_eq!(dec_of(&score.total), dec("36.46"));
     assert_eq!(score.grade, "E");
+    // The customer 360 carries the same latest results.
+    let view = w
+        .client
+        .get_customer360(TestSuite::authed(
+            v1::GetCustomer360Request {
+                customer_id: corp.clone(),
+            },
+            &e1,
+        ))
+        .await
+        .expect("360")
+        .into_inner();
+    assert_eq!(
+        view.latest_value.as_ref().map(|v| v.grade.as_str()),
+        Some("E")
+    );
+    assert_eq!(
+        view.latest_value.as_ref().map(|v| dec_of(&v.total)),
+        Some(dec("36.46"))
+    );
+    assert!(view.ge_classification.is_some(), "the GE class is shown");
+    assert!(
+        view.ttm_contribution.is_some(),
+        "the trailing-twelve-month contribution is shown"
+    );
     let source = |code: &str| {
         score
             .factors

@@ -1,5 +1,6 @@
-//! The customer 360: one answer with the (masked) profile, current ownership, the latest
-//! holdings summary, relationship counts and a `data_version`. The data version is derived, not
+//! The customer 360: one answer with the (masked) profile, current ownership, the latest value
+//! results (five-dimension score, trailing-twelve-month contribution, GE class, dormancy, RFM),
+//! the latest holdings summary, relationship counts and a `data_version`. The data version is derived, not
 //! maintained: the highest outbox sequence of any event about the customer plus the branch tree
 //! version, so every write that emits a customer event (profile, links, stage, holdings, scores,
 //! ownership, merges) or moves a branch makes it grow, with no writer having to remember to bump
@@ -232,8 +233,27 @@ impl Customers {
             .unwrap_or_default();
         let aggregates = Aggregates::decode(bytes.as_slice())
             .map_err(|e| RegistryError::Internal(e.to_string()))?;
+        use crate::value::compute::kind;
+        use crate::value::results::{contribution_for, latest};
+        let id = request.customer_id.as_str();
+        let ttm = contribution_for(
+            &self.db,
+            id,
+            None,
+            v1::ContributionWindow::TrailingTwelveMonths,
+        )
+        .await?;
+        let latest_value: Option<v1::ValueScore> = latest(&self.db, kind::VALUE_SCORE, id).await?;
+        let ge: Option<v1::GeClassification> = latest(&self.db, kind::GE_CLASS, id).await?;
+        let dormancy: Option<v1::DormancyScore> = latest(&self.db, kind::DORMANCY, id).await?;
+        let rfm: Option<v1::RfmScore> = latest(&self.db, kind::RFM, id).await?;
         let c = &stored.customer;
         Ok(v1::GetCustomer360Response {
+            latest_value,
+            ttm_contribution: ttm,
+            ge_classification: ge,
+            dormancy,
+            rfm,
             ownership: Some(v1::Ownership {
                 customer_id: c.customer_id.clone(),
                 owning_branch_id: c.owning_branch_id.clone(),
@@ -245,7 +265,6 @@ impl Customers {
             holdings: aggregates.holdings,
             relationship_counts: aggregates.relationship_counts,
             data_version: version,
-            ..Default::default()
         })
     }
 }

@@ -281,24 +281,37 @@ pub async fn get_contribution(
     };
     let id = request.customer_id.as_str();
     visible_customer(customers, caller, id).await?;
-    let missing = || not_found("contribution", id);
+    let contribution = contribution_for(&customers.db, id, period, window)
+        .await?
+        .ok_or_else(|| not_found("contribution", id))?;
+    Ok(v1::GetContributionResponse {
+        contribution: Some(contribution),
+    })
+}
+
+/// The contribution of `id` over `window` ending at `period` (the latest computed month when
+/// `None`); `None` when nothing was computed. No access check: callers decide visibility.
+pub(crate) async fn contribution_for<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    period: Option<Period>,
+    window: v1::ContributionWindow,
+) -> Result<Option<v1::Contribution>> {
     let last = match period {
         Some(p) => p,
         None => {
-            let row = current_row(&customers.db, kind::CONTRIBUTION, id, None)
-                .await?
-                .ok_or_else(missing)?;
+            let Some(row) = current_row(db, kind::CONTRIBUTION, id, None).await? else {
+                return Ok(None);
+            };
             wire::period_of_key(row.period_key)?
         }
     };
     if window == v1::ContributionWindow::Month {
-        let row = current_row(&customers.db, kind::CONTRIBUTION, id, Some(last))
-            .await?
-            .ok_or_else(missing)?;
+        let Some(row) = current_row(db, kind::CONTRIBUTION, id, Some(last)).await? else {
+            return Ok(None);
+        };
         let m: MonthlyContribution = serde_json::from_slice(&row.payload).map_err(internal)?;
-        return Ok(v1::GetContributionResponse {
-            contribution: Some(month_view(id, &row, &m)?),
-        });
+        return Ok(Some(month_view(id, &row, &m)?));
     }
     let first = if window == v1::ContributionWindow::YearToDate {
         Period::new(last.year(), 1).map_err(internal)?
@@ -309,9 +322,9 @@ pub async fn get_contribution(
         }
         f
     };
-    let stored = compute::current_months(&customers.db, id, first, last).await?;
+    let stored = compute::current_months(db, id, first, last).await?;
     let Some((newest, newest_month)) = stored.last() else {
-        return Err(missing());
+        return Ok(None);
     };
     let mut refs: Vec<v1::RuleVersionRef> = Vec::new();
     for (row, _) in &stored {
@@ -334,21 +347,34 @@ pub async fn get_contribution(
         trailing_twelve_months(last, &months, Currency::CNY)
     }
     .map_err(internal)?;
-    Ok(v1::GetContributionResponse {
-        contribution: Some(compute::contribution_to_proto(ContributionView {
-            customer_id: id,
-            window,
-            first: summed.first,
-            last: summed.last,
-            months_with_data: summed.months_with_data,
-            own: &summed.own,
-            linked: &summed.linked_retail,
-            hurdle,
-            draw,
-            refs,
-            at,
-        })),
-    })
+    Ok(Some(compute::contribution_to_proto(ContributionView {
+        customer_id: id,
+        window,
+        first: summed.first,
+        last: summed.last,
+        months_with_data: summed.months_with_data,
+        own: &summed.own,
+        linked: &summed.linked_retail,
+        hurdle,
+        draw,
+        refs,
+        at,
+    })))
+}
+
+/// The latest current result of `result_kind` for a customer, decoded; `None` when never computed.
+/// No access check: callers decide visibility.
+pub(crate) async fn latest<M: prost::Message + Default, C: ConnectionTrait>(
+    db: &C,
+    result_kind: &str,
+    customer_id: &str,
+) -> Result<Option<M>> {
+    match current_row(db, result_kind, customer_id, None).await? {
+        Some(row) => M::decode(row.payload.as_slice())
+            .map(Some)
+            .map_err(internal),
+        None => Ok(None),
+    }
 }
 
 /// `ListContributions`: the current monthly figures in a range, newest first.
