@@ -14,5 +14,6 @@ mod registry_org;
 mod registry_ownership;
 mod registry_relationships;
 mod registry_teams;
+mod registry_tiers;
 mod registry_value;
 mod slow;

@@ -509,28 +509,7 @@ async fn a_merge_moves_everything_to_the_survivor(backend: Backend) {
     w.suite.stop().await;
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(bankmkt_e2e::Backend::Embedded).await;
-                }
-            )*
-        }
-        mod postgres_redis {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(bankmkt_e2e::Backend::PostgresRedis).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+bankmkt_e2e::on_both_backends!(
     every_write_shows_in_the_next_360_read,
     access_grants_open_a_customer_to_members_until_revoked,
     a_merge_moves_everything_to_the_survivor,

@@ -4,6 +4,7 @@
 //! inserted, and cross-references.
 
 use bankmkt_domain::customer::{resident_id_check_char, uscc_check_char};
+use bankmkt_e2e::registry::fields;
 use bankmkt_e2e::{Backend, TestSuite};
 use bankmkt_platform::settings::ServiceKind;
 use bankmkt_proto::v1;
@@ -214,14 +215,6 @@ impl World {
             token = page.next_page_token;
         }
     }
-}
-
-fn fields(status: &tonic::Status) -> Vec<String> {
-    status
-        .get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|f| f.field.clone()).collect())
-        .unwrap_or_default()
 }
 
 async fn identities_are_sealed_at_rest_and_masked_per_caller(backend: Backend) {
@@ -949,28 +942,7 @@ async fn consent_decides_who_may_be_contacted(backend: Backend) {
     w.suite.stop().await;
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(bankmkt_e2e::Backend::Embedded).await;
-                }
-            )*
-        }
-        mod postgres_redis {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(bankmkt_e2e::Backend::PostgresRedis).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+bankmkt_e2e::on_both_backends!(
     identities_are_sealed_at_rest_and_masked_per_caller,
     a_duplicate_identity_is_refused_and_named_only_when_visible,
     ten_concurrent_creates_of_one_customer_give_exactly_one,

@@ -713,28 +713,7 @@ async fn the_same_transactions_stream_three_times_changes_nothing_after_the_firs
     w.suite.stop().await;
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(bankmkt_e2e::Backend::Embedded).await;
-                }
-            )*
-        }
-        mod postgres_redis {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(bankmkt_e2e::Backend::PostgresRedis).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+bankmkt_e2e::on_both_backends!(
     customers_upsert_by_source_version,
     stream_protocol_errors_refuse_the_whole_stream,
     large_batches_cap_their_errors_and_cross_chunks,

@@ -1136,28 +1136,7 @@ async fn concurrent_moves_of_one_customer_give_exactly_one(backend: Backend) {
     w.suite.stop().await;
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(bankmkt_e2e::Backend::Embedded).await;
-                }
-            )*
-        }
-        mod postgres_redis {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(bankmkt_e2e::Backend::PostgresRedis).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+bankmkt_e2e::on_both_backends!(
     stages_move_along_the_chain_with_history_audit_and_events,
     disallowed_moves_fail_and_change_nothing,
     stale_versions_abort_and_retries_replay,

@@ -2,12 +2,12 @@
 //! and on Postgres with Redis: loading and reading the branch tree (as of a date, in pre-order,
 //! paged), moving a branch, and the staff directory.
 
+use bankmkt_e2e::registry::fields;
 use bankmkt_e2e::{Backend, TestSuite};
 use bankmkt_proto::v1;
 use bankmkt_proto::v1::customer_registry_client::CustomerRegistryClient;
 use tonic::Code;
 use tonic::transport::Channel;
-use tonic_types::StatusExt;
 
 fn branch(id: &str, parent: &str, level: v1::BranchLevel, name: &str) -> v1::Branch {
     v1::Branch {
@@ -95,14 +95,6 @@ impl Org {
             .map(|b| b.branch_id)
             .collect()
     }
-}
-
-fn fields(status: &tonic::Status) -> Vec<String> {
-    status
-        .get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|f| f.field.clone()).collect())
-        .unwrap_or_default()
 }
 
 async fn branch_tree_loads_and_reads_in_pre_order(backend: Backend) {
@@ -634,28 +626,7 @@ async fn the_staff_directory_loads_lists_and_updates(backend: Backend) {
     org.suite.stop().await;
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(bankmkt_e2e::Backend::Embedded).await;
-                }
-            )*
-        }
-        mod postgres_redis {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(bankmkt_e2e::Backend::PostgresRedis).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+bankmkt_e2e::on_both_backends!(
     branch_tree_loads_and_reads_in_pre_order,
     a_bad_load_names_the_field_and_writes_nothing,
     a_repeated_load_is_a_replay,

@@ -1798,28 +1798,7 @@ async fn bad_input_names_the_field_and_writes_nothing(backend: Backend) {
     );
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(bankmkt_e2e::Backend::Embedded).await;
-                }
-            )*
-        }
-        mod postgres_redis {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(bankmkt_e2e::Backend::PostgresRedis).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+bankmkt_e2e::on_both_backends!(
     a_handover_needs_two_people_and_applies_from_its_date,
     a_transfer_across_subtrees_needs_authority_over_both,
     rejection_changes_nothing,

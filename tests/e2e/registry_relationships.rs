@@ -1423,28 +1423,7 @@ async fn a_cycle_terminates_and_the_bounds_hold(backend: Backend) {
     w.suite.stop().await;
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(bankmkt_e2e::Backend::Embedded).await;
-                }
-            )*
-        }
-        mod postgres_redis {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(bankmkt_e2e::Backend::PostgresRedis).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+bankmkt_e2e::on_both_backends!(
     links_are_listed_both_ways_audited_and_evented,
     an_open_link_is_unique_even_under_concurrency,
     unlinking_keeps_history_under_optimistic_concurrency,

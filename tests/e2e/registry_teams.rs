@@ -1211,28 +1211,7 @@ async fn changing_a_team_needs_a_role_and_the_subtree(backend: Backend) {
     org.suite.stop().await;
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(bankmkt_e2e::Backend::Embedded).await;
-                }
-            )*
-        }
-        mod postgres_redis {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(bankmkt_e2e::Backend::PostgresRedis).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+bankmkt_e2e::on_both_backends!(
     teams_are_created_read_and_listed_by_subtree,
     updates_check_the_version_the_mask_and_the_lead,
     members_join_and_leave_with_history_kept,

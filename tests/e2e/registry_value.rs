@@ -2288,28 +2288,7 @@ async fn bad_input_names_the_field_and_changes_nothing(backend: Backend) {
     w.suite.stop().await;
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(bankmkt_e2e::Backend::Embedded).await;
-                }
-            )*
-        }
-        mod postgres_redis {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(bankmkt_e2e::Backend::PostgresRedis).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+bankmkt_e2e::on_both_backends!(
     contribution_is_exact_to_the_fen_and_twelve_months_sum_their_months,
     dormancy_grades_silent_customers_deepest_first,
     ahp_reproduces_saaty_and_refuses_inconsistent_matrices,

@@ -37,6 +37,8 @@
 //!   source and their configurable scales), GE scores from grades, and evaluation windows.
 //! - [`segmentation`]: deterministic seeded k-means (k-means++ with SplitMix64) over
 //!   standardised features, in exact fixed-point arithmetic.
+//! - [`segment_labels`]: segmentation features (value and behaviour), the default set, and
+//!   segment labels such as "high value, low activity" from a standardised centroid.
 //! - [`tiers`]: versioned corporate tier rules evaluated top-down, the retail wealth-tier basis,
 //!   and tier change lists (upgrade, downgrade, entry, exit) with reasons.
 //! - [`masking`]: display masking of identity numbers, phones, accounts, names and e-mails.
@@ -71,6 +73,7 @@ pub mod ownership;
 pub mod relationship;
 pub mod rfm;
 pub mod scoring;
+pub mod segment_labels;
 pub mod segmentation;
 pub mod tiers;
 pub mod value;

@@ -37,6 +37,7 @@ pub mod migrations;
 pub mod org;
 pub mod ownership;
 pub mod relationships;
+pub mod tiers;
 pub mod value;
 pub mod view360;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -604,6 +605,128 @@ impl CustomerRegistry for Registry {
         reply(self.customers.merge(&caller, &request_id, message).await)
     }
     // -- end view360 --
+
+    // -- tiers: methods below, up to the end anchor, belong to tiers --
+    async fn create_tier_rule_set(
+        &self,
+        request: Request<v1::CreateTierRuleSetRequest>,
+    ) -> Result<Response<v1::CreateTierRuleSetResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(tiers::rules::create(&self.customers, &caller, &request_id, message).await)
+    }
+
+    async fn list_tier_rule_sets(
+        &self,
+        request: Request<v1::ListTierRuleSetsRequest>,
+    ) -> Result<Response<v1::ListTierRuleSetsResponse>, Status> {
+        let (_caller, _, message) = parts(request)?;
+        reply(tiers::rules::list(&self.customers, message).await)
+    }
+
+    async fn evaluate_tiers(
+        &self,
+        request: Request<v1::EvaluateTiersRequest>,
+    ) -> Result<Response<v1::EvaluateTiersResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(tiers::evaluate::evaluate(&self.customers, &caller, &request_id, message).await)
+    }
+
+    async fn get_tier_change_list(
+        &self,
+        request: Request<v1::GetTierChangeListRequest>,
+    ) -> Result<Response<v1::GetTierChangeListResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(tiers::changes::get(&self.customers, &caller, message).await)
+    }
+
+    async fn list_tier_change_lists(
+        &self,
+        request: Request<v1::ListTierChangeListsRequest>,
+    ) -> Result<Response<v1::ListTierChangeListsResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(tiers::changes::list(&self.customers, &caller, message).await)
+    }
+
+    async fn list_tier_changes(
+        &self,
+        request: Request<v1::ListTierChangesRequest>,
+    ) -> Result<Response<v1::ListTierChangesResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(tiers::changes::list_changes(&self.customers, &caller, message).await)
+    }
+
+    async fn approve_tier_change_list(
+        &self,
+        request: Request<v1::ApproveTierChangeListRequest>,
+    ) -> Result<Response<v1::ApproveTierChangeListResponse>, Status> {
+        let (caller, request_id, m) = parts(request)?;
+        let decided = tiers::changes::decide(
+            &self.customers,
+            &caller,
+            &request_id,
+            &m.change_list_id,
+            m.expected_version,
+            &m.reason,
+            bankmkt_domain::ownership::Decision::Approve,
+        )
+        .await;
+        reply(decided.map(|l| v1::ApproveTierChangeListResponse {
+            change_list: Some(l),
+        }))
+    }
+
+    async fn reject_tier_change_list(
+        &self,
+        request: Request<v1::RejectTierChangeListRequest>,
+    ) -> Result<Response<v1::RejectTierChangeListResponse>, Status> {
+        let (caller, request_id, m) = parts(request)?;
+        let decided = tiers::changes::decide(
+            &self.customers,
+            &caller,
+            &request_id,
+            &m.change_list_id,
+            m.expected_version,
+            &m.reason,
+            bankmkt_domain::ownership::Decision::Reject,
+        )
+        .await;
+        reply(decided.map(|l| v1::RejectTierChangeListResponse {
+            change_list: Some(l),
+        }))
+    }
+
+    async fn list_tier_history(
+        &self,
+        request: Request<v1::ListTierHistoryRequest>,
+    ) -> Result<Response<v1::ListTierHistoryResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(tiers::changes::history(&self.customers, &caller, message).await)
+    }
+
+    async fn start_segmentation(
+        &self,
+        request: Request<v1::StartSegmentationRequest>,
+    ) -> Result<Response<v1::StartSegmentationResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(tiers::segments::start(&self.customers, &caller, &request_id, message).await)
+    }
+
+    async fn get_segmentation_run(
+        &self,
+        request: Request<v1::GetSegmentationRunRequest>,
+    ) -> Result<Response<v1::GetSegmentationRunResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(tiers::segments::get(&self.customers, &caller, message).await)
+    }
+
+    async fn list_segments(
+        &self,
+        request: Request<v1::ListSegmentsRequest>,
+    ) -> Result<Response<v1::ListSegmentsResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(tiers::segments::list(&self.customers, &caller, message).await)
+    }
+    // -- end tiers --
 
     // -- customers: methods below, up to the end anchor, belong to customers --
     async fn create_customer(

@@ -20,6 +20,7 @@ pub fn all() -> Vec<Box<dyn MigrationTrait>> {
     migrations.push(Box::new(crate::grants::GrantsMigration));
     migrations.push(Box::new(crate::ownership::OwnershipMigration));
     migrations.push(Box::new(crate::value::ValueMigration));
+    migrations.push(Box::new(crate::tiers::TiersMigration));
     migrations
 }
 

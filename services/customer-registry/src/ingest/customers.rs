@@ -155,8 +155,9 @@ async fn write_rows<C: ConnectionTrait>(db: &C, rows: &[&Rows]) -> std::result::
         .await?;
     let identities: Vec<customer_identity::ActiveModel> =
         rows.iter().flat_map(|r| r.identities.clone()).collect();
-    if !identities.is_empty() {
-        customer_identity::Entity::insert_many(identities)
+    // Up to ten documents per record: keep each statement under SQLite's bound-parameter limit.
+    for part in identities.chunks(2_000) {
+        customer_identity::Entity::insert_many(part.to_vec())
             .exec_without_returning(db)
             .await?;
     }

@@ -28,7 +28,7 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 use crate::error::{RegistryError, Result};
 
 /// Records validated and written together.
-pub const CHUNK: usize = 500;
+pub const CHUNK: usize = 1_000;
 /// Per-record errors returned in full; the rest are counted.
 pub const MAX_ERRORS: usize = 100;
 
