@@ -5,7 +5,7 @@ customer registry the way the bank would, against a running `bankmkt up`:
   1. load a branch tree and staff;
   2. create a corporate group of 5 members and a supply chain with executives, and traverse it;
   3. ingest holdings and transactions from "core banking" (client streaming, control totals);
-  4. score: a monthly re-scoring job, then the customer's contribution;
+  4. score: a monthly re-scoring job and the customer's contribution; segment the branch;
   5. tier: evaluate, then apply the change list with two people (maker refused, checker applies);
   6. read the customer 360 as the manager, and find the customer invisible to another branch.
 
@@ -155,21 +155,39 @@ def main():
     print(f"4. re-scoring job {v1.JobState.Name(job.state)} ({job.customers_done}/{job.customers_total}); contribution {period.year}-{period.month:02d}: "
           f"before risk CNY {contribution.before_risk.minor_units / 100:,.2f}, after risk CNY {contribution.after_risk.minor_units / 100:,.2f}")
 
-    # 5. Tiers, two people.
+    seg = stub.StartSegmentation(v1.StartSegmentationRequest(idempotency_key=f"seg-{run}", period=period, branch_id="BJ01", k=2, seed=42), metadata=md(core)).run
+    for _ in range(100):
+        seg = stub.GetSegmentationRun(v1.GetSegmentationRunRequest(run_id=seg.run_id), metadata=md(core)).run
+        if seg.state in (E("JOB_STATE_SUCCEEDED"), E("JOB_STATE_FAILED")):
+            break
+        time.sleep(0.1)
+    if seg.state != E("JOB_STATE_SUCCEEDED"):
+        sys.exit(f"segmentation failed: {seg.error_message}")
+    label = stub.GetCustomer(v1.GetCustomerRequest(customer_id=core_enterprise), metadata=md(manager)).customer.segment_label
+    print(f"   segmentation run {v1.JobState.Name(seg.state)} over {seg.customers_total} customers (k=2, seed 42); the core enterprise is in \"{label}\"")
+
+    # 5. Tiers, two people: a rule set, an evaluation (maker), a refused self-approval, the checker.
+    criterion = lambda tier, yuan: v1.CorporateTierCriterion(tier=E(tier), min_ttm_contribution=cny(yuan * 100))
+    rule_set = v1.TierRuleSet(scheme=E("TIER_SCHEME_CORPORATE"), effective=v1.EffectiveRange(start_date=v1.Date(year=2024, month=1, day=1)),
+                              corporate=v1.CorporateTierRules(criteria=[criterion("CORPORATE_TIER_TIER1_BRANCH", 10_000_000), criterion("CORPORATE_TIER_TIER2_BRANCH", 1_000_000),
+                                                                         criterion("CORPORATE_TIER_SUB_BRANCH", 10_000)]))
     try:
-        evaluated = stub.EvaluateTiers(v1.EvaluateTiersRequest(idempotency_key=f"tier-{run}", branch_id="BJ01"), metadata=md(maker))
-        change_list = evaluated.change_list
-        try:
-            stub.ApproveTierChangeList(v1.ApproveTierChangeListRequest(change_list_id=change_list.change_list_id, expected_version=change_list.version, reason="self-approval"), metadata=md(maker))
-            sys.exit("the maker approved their own tier change list")
-        except grpc.RpcError as e:
-            print(f"5. tier change list with {len(change_list.changes)} change(s); maker's approval refused: {e.code().name}")
-        applied = stub.ApproveTierChangeList(v1.ApproveTierChangeListRequest(change_list_id=change_list.change_list_id, expected_version=change_list.version, reason="quarterly list approved"), metadata=md(checker))
-        print(f"   checker applied it: status {applied.change_list.status}")
+        stub.CreateTierRuleSet(v1.CreateTierRuleSetRequest(rule_set=rule_set, reason="walkthrough tier policy"), metadata=md(admin))
     except grpc.RpcError as e:
-        if e.code() != grpc.StatusCode.UNIMPLEMENTED:
+        if e.code() != grpc.StatusCode.FAILED_PRECONDITION:
             raise
-        print("5. tiers: EvaluateTiers answers UNIMPLEMENTED on this build")
+        print("   (a corporate rule set from 2024-01-01 already exists; reusing it)")
+    change_list = stub.EvaluateTiers(v1.EvaluateTiersRequest(idempotency_key=f"tier-{run}", scheme=E("TIER_SCHEME_CORPORATE"), customer_id=core_enterprise, period=period,
+                                                             reason="quarterly re-evaluation"), metadata=md(maker)).change_list
+    print(f"5. tier change list: {change_list.evaluated_count} evaluated, {change_list.entry_count} entries, {change_list.upgrade_count} upgrades")
+    try:
+        stub.ApproveTierChangeList(v1.ApproveTierChangeListRequest(change_list_id=change_list.change_list_id, expected_version=change_list.version, reason="self-approval"), metadata=md(maker))
+        sys.exit("the maker approved their own tier change list")
+    except grpc.RpcError as e:
+        print(f"   the maker's own approval is refused: {e.code().name}")
+    applied = stub.ApproveTierChangeList(v1.ApproveTierChangeListRequest(change_list_id=change_list.change_list_id, expected_version=change_list.version, reason="approved by the second person"), metadata=md(checker)).change_list
+    tier = stub.GetCustomer(v1.GetCustomerRequest(customer_id=core_enterprise), metadata=md(manager)).customer.corporate_tier
+    print(f"   the checker applied it (approval {v1.ApprovalStatus.Name(applied.approval.status)}); the customer's tier is now {v1.CorporateTier.Name(tier)}")
 
     # 6. The 360 and invisibility.
     view = stub.GetCustomer360(v1.GetCustomer360Request(customer_id=core_enterprise), metadata=md(manager))
