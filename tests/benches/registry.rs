@@ -3,7 +3,10 @@
 //! 1. bulk customer upsert through `IngestCustomers` (rows/s; the goal is ≥ 20k rows/s on Postgres);
 //! 2. cached `GetCustomer` and `GetCustomer360` under concurrent load (calls/s, p50/p99 latency).
 //!
-//! Run: `cargo bench -p bankmkt-e2e --bench registry -- [--customers N] [--seconds S] [--concurrency C] [--embedded]`
+//! 3. with `--tiers`: holdings upsert for every customer, then a wealth-tier evaluation and a k-means
+//!    segmentation of the whole branch.
+//!
+//! Run: `cargo bench -p bankmkt-e2e --bench registry -- [--customers N] [--seconds S] [--concurrency C] [--embedded] [--tiers]`
 
 use std::time::{Duration, Instant};
 
@@ -80,6 +83,186 @@ async fn load(
         }
     }
     latencies
+}
+
+/// Ingests one deposit snapshot per customer (varying balances) for last month, then times a
+/// wealth-tier evaluation of the whole branch and a k-means segmentation of it.
+async fn tiers_and_segments(
+    client: &mut CustomerRegistryClient<tonic::transport::Channel>,
+    admin: &str,
+    core: &str,
+    customers: u64,
+) {
+    use v1::ingest_holdings_request::Part;
+    let today = chrono::Utc::now().date_naive();
+    let last = chrono::Datelike::with_day(&today, 1).unwrap_or(today) - chrono::Duration::days(1);
+    let period = v1::Period {
+        year: chrono::Datelike::year(&last),
+        month: chrono::Datelike::month(&last) as i32,
+    };
+    let money = |minor_units: i64| {
+        Some(v1::Money {
+            currency: "CNY".into(),
+            minor_units,
+        })
+    };
+    let mut messages = vec![v1::IngestHoldingsRequest {
+        part: Some(Part::Header(v1::IngestHeader {
+            idempotency_key: "bench-h".into(),
+            source_system: "CORE".into(),
+            ..Default::default()
+        })),
+    }];
+    for i in 0..customers {
+        let balance = ((i * 7_919) % 10_000_000) as i64 * 100;
+        messages.push(v1::IngestHoldingsRequest {
+            part: Some(Part::Record(v1::HoldingSnapshot {
+                customer: Some(v1::CustomerKey {
+                    key: Some(v1::customer_key::Key::SourceRef(v1::SourceRef {
+                        source_system: "CORE".into(),
+                        source_id: format!("S{i:08}"),
+                    })),
+                }),
+                product_id: "DEP".into(),
+                account_id: format!("A{i:08}"),
+                product_kind: v1::ProductKind::Liability as i32,
+                product_category: v1::ProductCategory::Deposit as i32,
+                line: v1::BusinessLine::Retail as i32,
+                period: Some(period),
+                source_version: 1,
+                period_end_balance: money(balance),
+                average_daily_balance: money(balance),
+                customer_rate_bps: 25,
+                ftp_rate_bps: 160,
+                ..Default::default()
+            })),
+        });
+    }
+    messages.push(v1::IngestHoldingsRequest {
+        part: Some(Part::Trailer(v1::IngestTrailer {
+            control_totals: Some(v1::ControlTotals {
+                record_count: customers as i64,
+                amount_sums: vec![],
+            }),
+        })),
+    });
+    let started = Instant::now();
+    let held = client
+        .ingest_holdings(TestSuite::authed(tokio_stream::iter(messages), core))
+        .await
+        .expect("holdings")
+        .into_inner();
+    let elapsed = started.elapsed();
+    let inserted = held.summary.map_or(0, |s| s.inserted);
+    println!(
+        "holdings upsert: {inserted} snapshots in {:.2} s = {:.0} rows/s",
+        elapsed.as_secs_f64(),
+        inserted as f64 / elapsed.as_secs_f64()
+    );
+
+    let threshold = |tier: v1::WealthTier, yuan: i64| v1::WealthTierThreshold {
+        tier: tier as i32,
+        min_aum: money(yuan * 100),
+    };
+    let rules = v1::TierRuleSet {
+        scheme: v1::TierScheme::Wealth as i32,
+        rules: Some(v1::tier_rule_set::Rules::Wealth(v1::WealthTierRules {
+            thresholds: vec![
+                threshold(v1::WealthTier::Vip, 500_000),
+                threshold(v1::WealthTier::Platinum, 3_000_000),
+                threshold(v1::WealthTier::PrivateBanking, 8_000_000),
+            ],
+            basis_months: 0,
+            aum_categories: vec![],
+        })),
+        effective: Some(v1::EffectiveRange {
+            start_date: Some(v1::Date {
+                year: 2024,
+                month: 1,
+                day: 1,
+            }),
+            end_date: None,
+        }),
+        ..Default::default()
+    };
+    client
+        .create_tier_rule_set(TestSuite::authed(
+            v1::CreateTierRuleSetRequest {
+                rule_set: Some(rules),
+                reason: "bench".into(),
+            },
+            admin,
+        ))
+        .await
+        .expect("rules");
+    let started = Instant::now();
+    let list = client
+        .evaluate_tiers(TestSuite::authed(
+            v1::EvaluateTiersRequest {
+                idempotency_key: "bench-t".into(),
+                scheme: v1::TierScheme::Wealth as i32,
+                branch_id: "BJ".into(),
+                period: Some(period),
+                reason: "bench".into(),
+                ..Default::default()
+            },
+            admin,
+        ))
+        .await
+        .expect("evaluate")
+        .into_inner()
+        .change_list
+        .expect("list");
+    let elapsed = started.elapsed();
+    println!(
+        "tier evaluation: {} customers ({} entries) in {:.2} s = {:.0} customers/s",
+        list.evaluated_count,
+        list.entry_count,
+        elapsed.as_secs_f64(),
+        list.evaluated_count as f64 / elapsed.as_secs_f64()
+    );
+    let started = Instant::now();
+    let mut run = client
+        .start_segmentation(TestSuite::authed(
+            v1::StartSegmentationRequest {
+                idempotency_key: "bench-s".into(),
+                period: Some(period),
+                branch_id: "BJ".into(),
+                k: 5,
+                seed: 7,
+                features: vec![],
+            },
+            core,
+        ))
+        .await
+        .expect("segmentation")
+        .into_inner()
+        .run
+        .expect("run");
+    while run.state != v1::JobState::Succeeded as i32 && run.state != v1::JobState::Failed as i32 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        run = client
+            .get_segmentation_run(TestSuite::authed(
+                v1::GetSegmentationRunRequest {
+                    run_id: run.run_id.clone(),
+                },
+                core,
+            ))
+            .await
+            .expect("run")
+            .into_inner()
+            .run
+            .expect("run");
+    }
+    println!(
+        "segmentation (k=5): {} customers, {} in {:.2} s {}",
+        run.customers_total,
+        v1::JobState::try_from(run.state)
+            .map(|s| s.as_str_name())
+            .unwrap_or("?"),
+        started.elapsed().as_secs_f64(),
+        run.error_message
+    );
 }
 
 #[tokio::main]
@@ -196,6 +379,10 @@ async fn main() {
         elapsed.as_secs_f64(),
         summary.inserted as f64 / elapsed.as_secs_f64()
     );
+
+    if std::env::args().any(|a| a == "--tiers") {
+        tiers_and_segments(&mut client, &admin, &core, customers).await;
+    }
 
     // 2. Cached reads under load.
     let found = client
