@@ -319,6 +319,157 @@ async fn every_write_shows_in_the_next_360_read(backend: Backend) {
     w.suite.stop().await;
 }
 
+async fn a_transfer_and_a_tier_change_show_in_the_next_360_read(backend: Backend) {
+    let mut w = world(backend).await;
+    let firm = w.firm("a", "Transfer Co", 30).await;
+    let e1 = w.e1.clone();
+    let first = w.view(&firm.customer_id, &e1).await.expect("360");
+    // A transfer: the A and B managers swap, maker e1, checker a branch head.
+    let head = w.suite.token("h1", "BJ", &["branch_head"]);
+    let handover = v1::Handover {
+        customer_id: firm.customer_id.clone(),
+        to_primary_manager_id: "e2".into(),
+        to_backup_manager_id: "e1".into(),
+        ..Default::default()
+    };
+    let made = w
+        .client
+        .create_handover(TestSuite::authed(
+            v1::CreateHandoverRequest {
+                handover: Some(handover),
+                expected_customer_version: first.customer.as_ref().map_or(0, |c| c.version),
+                reason: "e1 moves to the B post".into(),
+            },
+            &e1,
+        ))
+        .await
+        .expect("maker")
+        .into_inner()
+        .handover
+        .expect("handover");
+    w.client
+        .approve_handover(TestSuite::authed(
+            v1::ApproveHandoverRequest {
+                handover_id: made.handover_id,
+                expected_version: made.version,
+                reason: "checked".into(),
+            },
+            &head,
+        ))
+        .await
+        .expect("checker");
+    let after_transfer = w.view(&firm.customer_id, &e1).await.expect("360");
+    assert_eq!(
+        after_transfer
+            .ownership
+            .as_ref()
+            .map(|o| o.primary_manager_id.as_str()),
+        Some("e2")
+    );
+    assert!(after_transfer.data_version > first.data_version);
+
+    // A tier change applied by two people.
+    let admin = w.admin.clone();
+    // The firm reports its revenue; the rule lists sub-branch customers from RMB 1M of revenue.
+    let version = after_transfer.customer.as_ref().map_or(0, |c| c.version);
+    let details = v1::OrganisationDetails {
+        annual_revenue: Some(v1::Money {
+            currency: "CNY".into(),
+            minor_units: 500_000_000,
+        }),
+        ..Default::default()
+    };
+    w.client
+        .update_customer(TestSuite::authed(
+            v1::UpdateCustomerRequest {
+                customer: Some(v1::Customer {
+                    customer_id: firm.customer_id.clone(),
+                    details: Some(v1::customer::Details::Organisation(details)),
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["organisation".into()],
+                }),
+                expected_version: version,
+            },
+            &admin,
+        ))
+        .await
+        .expect("revenue");
+    let criterion = v1::CorporateTierCriterion {
+        tier: v1::CorporateTier::SubBranch as i32,
+        min_annual_revenue: Some(v1::Money {
+            currency: "CNY".into(),
+            minor_units: 100_000_000,
+        }),
+        ..Default::default()
+    };
+    let rules = v1::TierRuleSet {
+        scheme: v1::TierScheme::Corporate as i32,
+        rules: Some(v1::tier_rule_set::Rules::Corporate(
+            v1::CorporateTierRules {
+                criteria: vec![criterion],
+            },
+        )),
+        effective: Some(v1::EffectiveRange {
+            start_date: Some(v1::Date {
+                year: 2024,
+                month: 1,
+                day: 1,
+            }),
+            end_date: None,
+        }),
+        ..Default::default()
+    };
+    w.client
+        .create_tier_rule_set(TestSuite::authed(
+            v1::CreateTierRuleSetRequest {
+                rule_set: Some(rules),
+                reason: "policy".into(),
+            },
+            &admin,
+        ))
+        .await
+        .expect("rules");
+    let list = w
+        .client
+        .evaluate_tiers(TestSuite::authed(
+            v1::EvaluateTiersRequest {
+                idempotency_key: "ev".into(),
+                scheme: v1::TierScheme::Corporate as i32,
+                customer_id: firm.customer_id.clone(),
+                reason: "quarterly".into(),
+                ..Default::default()
+            },
+            &head,
+        ))
+        .await
+        .expect("evaluate")
+        .into_inner()
+        .change_list
+        .expect("list");
+    assert_eq!(list.entry_count, 1);
+    let checker = w.suite.token("h2", "BJ", &["branch_head"]);
+    w.client
+        .approve_tier_change_list(TestSuite::authed(
+            v1::ApproveTierChangeListRequest {
+                change_list_id: list.change_list_id,
+                expected_version: list.version,
+                reason: "approved".into(),
+            },
+            &checker,
+        ))
+        .await
+        .expect("apply");
+    let after_tier = w.view(&firm.customer_id, &e1).await.expect("360");
+    assert_eq!(
+        after_tier.customer.as_ref().map(|c| c.corporate_tier),
+        Some(v1::CorporateTier::SubBranch as i32)
+    );
+    assert!(after_tier.data_version > after_transfer.data_version);
+    w.suite.stop().await;
+}
+
 async fn access_grants_open_a_customer_to_members_until_revoked(backend: Backend) {
     let mut w = world(backend).await;
     let firm = w.firm("a", "Granted Firm", 10).await;
@@ -511,6 +662,7 @@ async fn a_merge_moves_everything_to_the_survivor(backend: Backend) {
 
 bankmkt_e2e::on_both_backends!(
     every_write_shows_in_the_next_360_read,
+    a_transfer_and_a_tier_change_show_in_the_next_360_read,
     access_grants_open_a_customer_to_members_until_revoked,
     a_merge_moves_everything_to_the_survivor,
 );
