@@ -26,12 +26,12 @@ fn arg(name: &str, default: u64) -> u64 {
 
 fn resident_id(i: u64) -> String {
     // Unique valid ids: vary the birth date (1950–2009) and the sequence number.
-    let year = 1950 + (i / 100_000) % 60;
-    let day_of_year = (i / 1000) % 100;
+    let year = 1950 + (i / 112_000) % 60;
+    let day = (i / 1000) % 112;
     let body = format!(
         "110105{year:04}{:02}{:02}{:03}",
-        1 + day_of_year % 12,
-        1 + day_of_year % 28,
+        1 + day / 28,
+        1 + day % 28,
         i % 1000
     );
     format!("{body}{}", resident_id_check_char(&body).unwrap_or('0'))
@@ -278,6 +278,9 @@ async fn main() {
     let suite = TestSuite::start_on(backend, |s| {
         s.log_filter = "warn".into();
         s.max_concurrent_rpcs = 4096;
+        // Bulk streams of 100k records outlast the 10 s default deadline.
+        s.rpc_max_deadline = Duration::from_secs(600);
+        s.rpc_default_deadline = Duration::from_secs(600);
     })
     .await;
     let channel = suite.channel("customer-registry").await;

@@ -227,12 +227,17 @@ impl Sink for CustomersSink {
             .map(|s| (s.source_id.clone(), s))
             .collect();
         let mut indexes = Vec::new();
+        let mut types = BTreeSet::new();
         for r in valid.values() {
             for (kind, number, _, _) in &r.identities {
                 indexes.push(self.pii.blind_index(&identity_purpose(*kind), number));
+                types.insert(kind.as_str().to_owned());
             }
         }
+        // Both columns of the unique (identity_type, blind_index) index, so the lookup is an
+        // index scan rather than a scan of every identity (which made large loads quadratic).
         let holders: HashMap<String, String> = customer_identity::Entity::find()
+            .filter(customer_identity::Column::IdentityType.is_in(types))
             .filter(customer_identity::Column::BlindIndex.is_in(indexes))
             .all(&self.db)
             .await?
