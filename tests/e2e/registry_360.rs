@@ -272,10 +272,62 @@ async fn every_write_shows_in_the_next_360_read(backend: Backend) {
     assert_eq!(
         restated
             .holdings
+            .clone()
             .and_then(|h| h.liability_balance)
             .map(|m| m.minor_units),
         Some(600_000_000)
     );
+
+    // Monthly scoring: the contribution, dormancy and RFM results show at once.
+    assert!(restated.ttm_contribution.is_none());
+    let batch = w.suite.token("batch", "HQ", &["batch"]);
+    let job = w
+        .client
+        .start_rescoring(TestSuite::authed(
+            v1::StartRescoringRequest {
+                idempotency_key: "score-oct".into(),
+                kind: v1::RescoringKind::Monthly as i32,
+                period: Some(v1::Period {
+                    year: 2026,
+                    month: 10,
+                }),
+                customer_ids: vec![core_firm.customer_id.clone()],
+                ..Default::default()
+            },
+            &batch,
+        ))
+        .await
+        .expect("rescore")
+        .into_inner()
+        .job
+        .expect("job");
+    let mut state = job.state;
+    for _ in 0..300 {
+        if state == v1::JobState::Succeeded as i32 || state == v1::JobState::Failed as i32 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        state = w
+            .client
+            .get_rescoring_job(TestSuite::authed(
+                v1::GetRescoringJobRequest {
+                    job_id: job.job_id.clone(),
+                },
+                &batch,
+            ))
+            .await
+            .expect("job")
+            .into_inner()
+            .job
+            .expect("job")
+            .state;
+    }
+    assert_eq!(state, v1::JobState::Succeeded as i32);
+    let scored = w.view(&core_firm.customer_id, &e1).await.expect("360");
+    assert!(scored.data_version > restated.data_version);
+    let ttm = scored.ttm_contribution.expect("contribution after scoring");
+    assert!(ttm.after_risk.is_some(), "{ttm:?}");
+    assert!(scored.dormancy.is_some() && scored.rfm.is_some());
 
     // A branch move raises every customer's data version.
     let admin = w.admin.clone();

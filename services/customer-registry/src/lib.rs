@@ -942,6 +942,7 @@ pub async fn run(
         cache: ctx.cache.clone(),
         clock: ctx.clock.clone(),
         pii: ctx.pii.clone(),
+        trees: Default::default(),
     };
     let service = CustomerRegistryServer::new(Registry {
         db,

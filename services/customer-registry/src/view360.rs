@@ -4,8 +4,9 @@
 //! maintained: the highest outbox sequence of any event about the customer plus the branch tree
 //! version, so every write that emits a customer event (profile, links, stage, holdings, scores,
 //! ownership, merges) or moves a branch makes it grow, with no writer having to remember to bump
-//! it. The aggregates are cached under a key that includes the data version, so a write can never
-//! leave a stale 360 behind; the profile comes from the customer cache and is masked per caller
+//! it. Everything caller-independent (holdings summary, relationship counts, the latest value
+//! results) is cached under a key that includes the data version and the day, so a write can never
+//! leave a stale 360 behind; the tree version comes with the memoised branch tree; the profile comes from the customer cache and is masked per caller
 //! after the cache.
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use bankmkt_platform::Caller;
 use bankmkt_platform::cache::CacheKey;
 use bankmkt_platform::outbox;
 use bankmkt_proto::v1;
+use chrono::NaiveDate;
 use prost::Message;
 use sea_orm::entity::prelude::*;
 use sea_orm::{QueryOrder, QuerySelect};
@@ -39,10 +41,49 @@ struct Aggregates {
     holdings: Option<v1::HoldingsSummary>,
     #[prost(message, repeated, tag = "2")]
     relationship_counts: Vec<v1::RelationshipCount>,
+    #[prost(message, optional, tag = "3")]
+    latest_value: Option<v1::ValueScore>,
+    #[prost(message, optional, tag = "4")]
+    ttm_contribution: Option<v1::Contribution>,
+    #[prost(message, optional, tag = "5")]
+    ge_classification: Option<v1::GeClassification>,
+    #[prost(message, optional, tag = "6")]
+    dormancy: Option<v1::DormancyScore>,
+    #[prost(message, optional, tag = "7")]
+    rfm: Option<v1::RfmScore>,
+}
+
+impl Aggregates {
+    /// Reads every caller-independent part from the database.
+    async fn load<C: ConnectionTrait>(db: &C, id: &str, today: NaiveDate) -> Result<Self> {
+        use crate::value::compute::kind;
+        use crate::value::results::{contribution_for, latest};
+        Ok(Self {
+            holdings: holdings_summary(db, id).await?,
+            relationship_counts: crate::relationships::relationship_counts(db, id, today).await?,
+            latest_value: latest(db, kind::VALUE_SCORE, id).await?,
+            ttm_contribution: contribution_for(
+                db,
+                id,
+                None,
+                v1::ContributionWindow::TrailingTwelveMonths,
+            )
+            .await?,
+            ge_classification: latest(db, kind::GE_CLASS, id).await?,
+            dormancy: latest(db, kind::DORMANCY, id).await?,
+            rfm: latest(db, kind::RFM, id).await?,
+        })
+    }
 }
 
 /// The data version of a customer's 360 (see the module docs).
 pub async fn data_version<C: ConnectionTrait>(db: &C, customer_id: &str) -> Result<i64> {
+    let tree_version = crate::org::branches::tree_version(db).await?;
+    Ok(latest_customer_event(db, customer_id).await? + tree_version)
+}
+
+/// The highest outbox sequence of any event about the customer (0 when none).
+async fn latest_customer_event<C: ConnectionTrait>(db: &C, customer_id: &str) -> Result<i64> {
     let latest = outbox::entity::Entity::find()
         .filter(outbox::entity::Column::AggregateType.eq("customer"))
         .filter(outbox::entity::Column::AggregateId.eq(customer_id))
@@ -50,7 +91,7 @@ pub async fn data_version<C: ConnectionTrait>(db: &C, customer_id: &str) -> Resu
         .one(db)
         .await?
         .map_or(0, |e| e.seq);
-    Ok(latest + crate::org::branches::tree_version(db).await?)
+    Ok(latest)
 }
 
 fn money(minor_units: i64) -> Option<v1::Money> {
@@ -192,9 +233,8 @@ impl Customers {
             .stored(&request.customer_id)
             .await?
             .ok_or_else(not_found)?;
-        let tree = crate::org::branches::tree_as_of(&self.db, self.clock.today())
-            .await?
-            .ok_or_else(not_found)?;
+        let (tree, tree_version) = self.trees.current(&self.db, self.clock.today()).await?;
+        let tree = tree.ok_or_else(not_found)?;
         let owning = BranchCode::parse(&stored.customer.owning_branch_id)
             .map_err(|e| RegistryError::Internal(e.to_string()))?;
         let granted =
@@ -210,50 +250,32 @@ impl Customers {
             return Err(not_found());
         }
         let customer = self.view_unchecked(caller, &stored)?;
-        let version = data_version(&self.db, &request.customer_id).await?;
+        let version = latest_customer_event(&self.db, &request.customer_id).await? + tree_version;
+        let today = self.clock.today();
         let key = CacheKey::new(
             "customer360",
-            1,
-            &format!("{}@{version}", request.customer_id),
+            2,
+            &format!("{}@{version}@{today}", request.customer_id),
         );
         let db = self.db.clone();
         let id = request.customer_id.clone();
-        let today = self.clock.today();
         let bytes = self
             .cache
             .get_or_load(&key, CACHE_TTL, || async move {
-                let aggregates = Aggregates {
-                    holdings: holdings_summary(&db, &id).await?,
-                    relationship_counts: crate::relationships::relationship_counts(&db, &id, today)
-                        .await?,
-                };
+                let aggregates = Aggregates::load(&db, &id, today).await?;
                 Ok::<_, RegistryError>(Some(aggregates.encode_to_vec()))
             })
             .await?
             .unwrap_or_default();
         let aggregates = Aggregates::decode(bytes.as_slice())
             .map_err(|e| RegistryError::Internal(e.to_string()))?;
-        use crate::value::compute::kind;
-        use crate::value::results::{contribution_for, latest};
-        let id = request.customer_id.as_str();
-        let ttm = contribution_for(
-            &self.db,
-            id,
-            None,
-            v1::ContributionWindow::TrailingTwelveMonths,
-        )
-        .await?;
-        let latest_value: Option<v1::ValueScore> = latest(&self.db, kind::VALUE_SCORE, id).await?;
-        let ge: Option<v1::GeClassification> = latest(&self.db, kind::GE_CLASS, id).await?;
-        let dormancy: Option<v1::DormancyScore> = latest(&self.db, kind::DORMANCY, id).await?;
-        let rfm: Option<v1::RfmScore> = latest(&self.db, kind::RFM, id).await?;
         let c = &stored.customer;
         Ok(v1::GetCustomer360Response {
-            latest_value,
-            ttm_contribution: ttm,
-            ge_classification: ge,
-            dormancy,
-            rfm,
+            latest_value: aggregates.latest_value,
+            ttm_contribution: aggregates.ttm_contribution,
+            ge_classification: aggregates.ge_classification,
+            dormancy: aggregates.dormancy,
+            rfm: aggregates.rfm,
             ownership: Some(v1::Ownership {
                 customer_id: c.customer_id.clone(),
                 owning_branch_id: c.owning_branch_id.clone(),

@@ -41,7 +41,6 @@ use sea_orm::{
 use self::entity::{customer, customer_identity, customer_xref};
 use crate::convert::{self, branch_code, optional_date};
 use crate::error::{RegistryError, Result};
-use crate::org::branches::tree_as_of;
 use crate::org::entity::employee;
 
 /// How long a stored customer stays in the cache (writes invalidate it sooner).
@@ -79,6 +78,8 @@ pub struct Customers {
     pub clock: Clock,
     /// Sealing and blind indexes.
     pub pii: std::sync::Arc<PiiVault>,
+    /// Today's branch tree, remembered per tree version.
+    pub trees: crate::org::branches::TreeMemo,
 }
 
 pub(crate) fn cache_key(customer_id: &str) -> CacheKey {
@@ -110,9 +111,11 @@ const UPDATE_ROLES: [Role; 4] = [
 ];
 
 impl Customers {
-    async fn tree(&self) -> Result<BranchTree> {
-        tree_as_of(&self.db, self.clock.today())
+    async fn tree(&self) -> Result<std::sync::Arc<BranchTree>> {
+        self.trees
+            .current(&self.db, self.clock.today())
             .await?
+            .0
             .ok_or_else(|| RegistryError::FailedPrecondition {
                 kind: "BRANCH_TREE",
                 subject: "tree".to_owned(),

@@ -6,6 +6,7 @@
 //! subtree is selected by materialised path and ordered by it, which is pre-order.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use bankmkt_domain::branch_tree::{BranchNode, BranchTree, BranchTreeError};
 use bankmkt_domain::org::{BranchCode, BranchLevel, Role};
@@ -131,6 +132,52 @@ pub async fn tree_as_of<C: ConnectionTrait>(db: &C, date: NaiveDate) -> Result<O
     BranchTree::new(nodes)
         .map(Some)
         .map_err(|e| RegistryError::Internal(format!("stored tree is invalid: {e}")))
+}
+
+/// The tree as of today, remembered per tree version: a read asks the database only for the
+/// version (one primary-key lookup) and rebuilds the tree only when a change has bumped it or the
+/// day has turned. Every replica checks the version, so none serves a tree older than the
+/// database's. Writers that need the tree inside their own transaction keep using [`tree_as_of`].
+#[derive(Clone, Debug, Default)]
+pub struct TreeMemo(Arc<Mutex<Option<MemoisedTree>>>);
+
+#[derive(Debug)]
+struct MemoisedTree {
+    version: i64,
+    day: NaiveDate,
+    tree: Arc<BranchTree>,
+}
+
+impl TreeMemo {
+    /// The tree on `today` (`None` before any load) and the tree version it belongs to.
+    pub async fn current<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        today: NaiveDate,
+    ) -> Result<(Option<Arc<BranchTree>>, i64)> {
+        let version = tree_version(db).await?;
+        if let Some(m) = self.lock().as_ref()
+            && m.version == version
+            && m.day == today
+        {
+            return Ok((Some(m.tree.clone()), version));
+        }
+        let Some(tree) = tree_as_of(db, today).await? else {
+            return Ok((None, version));
+        };
+        let tree = Arc::new(tree);
+        *self.lock() = Some(MemoisedTree {
+            version,
+            day: today,
+            tree: tree.clone(),
+        });
+        Ok((Some(tree), version))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<MemoisedTree>> {
+        // A poisoned memo only means another call panicked mid-store; the value is still whole.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// The current tree version.
