@@ -5,6 +5,8 @@ mod gateway;
 mod limits;
 mod otlp;
 mod ports;
+mod pricing_bad_input;
+mod pricing_catalogue;
 mod registry_360;
 mod registry_bad_input;
 mod registry_customers;

@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod fingerprint;
+pub mod pricing;
 pub mod registry;
 
 use std::net::SocketAddr;

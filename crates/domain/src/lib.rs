@@ -44,6 +44,9 @@
 //! - [`masking`]: display masking of identity numbers, phones, accounts, names and e-mails.
 //! - [`relationship`]: relationship types between customers, the kinds each end allows, link
 //!   shape rules, and the bounded, cycle-safe breadth-first traversal over a given adjacency.
+//! - [`pricing`]: products, list prices and fee schedules, reference rates, regulatory limits,
+//!   FX, authority bands and concessions, relationship pricing rules, bundles, quote economics
+//!   (EVA, RAROC) and verdicts, simulation and covenants (DOMAIN.md §4).
 //! - [`lifecycle`]: lifecycle transition checks (the allowed next stages), the problem-customer
 //!   book and ratio in basis points, the alert threshold (default 3%) and roll-ups over the tree.
 
@@ -70,6 +73,7 @@ pub mod masking;
 pub mod money;
 pub mod org;
 pub mod ownership;
+pub mod pricing;
 pub mod relationship;
 pub mod rfm;
 pub mod scoring;

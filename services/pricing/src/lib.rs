@@ -1,24 +1,50 @@
 //! The `bankmkt.v1.Pricing` service: catalogue, relationship pricing, bundles, quotes, approvals and simulation.
 //!
-//! Layout: [`PricingService`] is the tonic service (a thin adapter: protobuf ↔ `bankmkt-domain` ↔ storage
-//! and cache); [`Migrator`] holds this service's schema (today only the platform's shared tables);
-//! [`run`] serves it on a listener until shutdown, and [`migrate`] applies the schema.
+//! Layout:
+//! - [`PricingService`] is the tonic service, a thin adapter: protobuf ↔ `bankmkt-domain` ↔
+//!   storage and cache. Every business rule (product and price validation, fee schedules,
+//!   effective-range overlap, limits, bands) is the domain's `pricing` module.
+//! - [`catalogue`] owns products and their effective-dated price versions.
+//! - [`reference`] owns the reference-rate series, regulatory limits, FX rates and authority
+//!   bands, and how a versioned series is read on a date.
+//! - [`cache`] owns the catalogue version (bumped by every catalogue or rule write, readable with
+//!   one primary-key lookup) and the versioned L1 + shared cache in front of the catalogue.
+//! - [`access`] says who may write what; [`record`] writes a change's audit entry and outbox
+//!   event on its transaction.
+//! - [`error`] is the one error type and its conversion to `tonic::Status`; [`convert`] the
+//!   wire ↔ domain conversions.
+//! - [`migrations`] is the schema of every pricing table (including those of quotes, bundles and
+//!   rules); [`Migrator`] applies it; [`run`] serves the service until shutdown, and [`migrate`]
+//!   applies the schema.
 //!
-//! Until its own issue builds them, every RPC answers `UNIMPLEMENTED` (the generated default);
-//! nothing here returns made-up data.
+//! RPCs not built yet (rules, bundles, quotes, simulation, covenants) answer `UNIMPLEMENTED` (the
+//! generated default); nothing returns made-up data.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod access;
+pub mod cache;
+pub mod catalogue;
+pub mod convert;
+pub mod error;
+pub mod migrations;
+pub mod record;
+pub mod reference;
+
+use bankmkt_platform::Caller;
 use bankmkt_platform::bootstrap::ServiceContext;
 use bankmkt_platform::cache::ReadThrough;
+use bankmkt_platform::clock::Clock;
 use bankmkt_platform::db;
 use bankmkt_platform::serve::serve_grpc;
 use bankmkt_platform::settings::{ServiceKind, Settings};
 use bankmkt_platform::shutdown::Shutdown;
+use bankmkt_proto::v1;
 use bankmkt_proto::v1::pricing_server::{Pricing, PricingServer};
 use sea_orm::{DatabaseConnection, DbErr};
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use tokio::net::TcpListener;
+use tonic::{Request, Response, Status};
 
 /// Which service this is, for settings, schema and metrics.
 pub const KIND: ServiceKind = ServiceKind::Pricing;
@@ -30,10 +56,175 @@ pub struct PricingService {
     pub db: DatabaseConnection,
     /// The shared cache.
     pub cache: ReadThrough,
+    /// Now and today's business date.
+    pub clock: Clock,
+    /// The L1 + shared cache of catalogue values, keyed by catalogue version.
+    pub catalogue: cache::CatalogueCache,
+}
+
+impl PricingService {
+    /// A service on `db` with the shared `cache` and `clock`.
+    pub fn new(db: DatabaseConnection, cache: ReadThrough, clock: Clock) -> PricingService {
+        PricingService {
+            db,
+            catalogue: cache::CatalogueCache::new(cache.clone()),
+            cache,
+            clock,
+        }
+    }
+}
+
+/// The caller, the request id and the message of a request.
+#[allow(clippy::result_large_err)]
+fn parts<T>(request: Request<T>) -> Result<(Caller, String, T), Status> {
+    let caller = Caller::from_request(&request)?.clone();
+    let request_id = request
+        .metadata()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    Ok((caller, request_id, request.into_inner()))
+}
+
+fn reply<T>(result: error::Result<T>) -> Result<Response<T>, Status> {
+    result.map(Response::new).map_err(Status::from)
 }
 
 #[tonic::async_trait]
-impl Pricing for PricingService {}
+impl Pricing for PricingService {
+    // -- catalogue: methods below, up to the end anchor, belong to catalogue --
+    async fn create_product(
+        &self,
+        request: Request<v1::CreateProductRequest>,
+    ) -> Result<Response<v1::CreateProductResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(catalogue::products::create(self, &caller, &request_id, message).await)
+    }
+
+    async fn get_product(
+        &self,
+        request: Request<v1::GetProductRequest>,
+    ) -> Result<Response<v1::GetProductResponse>, Status> {
+        let (_caller, _, message) = parts(request)?;
+        reply(catalogue::products::get(self, message).await)
+    }
+
+    async fn list_products(
+        &self,
+        request: Request<v1::ListProductsRequest>,
+    ) -> Result<Response<v1::ListProductsResponse>, Status> {
+        let (_caller, _, message) = parts(request)?;
+        reply(catalogue::products::list(self, message).await)
+    }
+
+    async fn update_product(
+        &self,
+        request: Request<v1::UpdateProductRequest>,
+    ) -> Result<Response<v1::UpdateProductResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(catalogue::products::update(self, &caller, &request_id, message).await)
+    }
+
+    async fn create_price_version(
+        &self,
+        request: Request<v1::CreatePriceVersionRequest>,
+    ) -> Result<Response<v1::CreatePriceVersionResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(catalogue::prices::create(self, &caller, &request_id, message).await)
+    }
+
+    async fn list_price_versions(
+        &self,
+        request: Request<v1::ListPriceVersionsRequest>,
+    ) -> Result<Response<v1::ListPriceVersionsResponse>, Status> {
+        let (_caller, _, message) = parts(request)?;
+        reply(catalogue::prices::list(self, message).await)
+    }
+    // -- end catalogue --
+
+    // -- reference: methods below, up to the end anchor, belong to reference --
+    async fn create_authority_band(
+        &self,
+        request: Request<v1::CreateAuthorityBandRequest>,
+    ) -> Result<Response<v1::CreateAuthorityBandResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(reference::bands::create(self, &caller, &request_id, message).await)
+    }
+
+    async fn list_authority_bands(
+        &self,
+        request: Request<v1::ListAuthorityBandsRequest>,
+    ) -> Result<Response<v1::ListAuthorityBandsResponse>, Status> {
+        let (_caller, _, message) = parts(request)?;
+        reply(reference::bands::list(self, message).await)
+    }
+
+    async fn update_authority_band(
+        &self,
+        request: Request<v1::UpdateAuthorityBandRequest>,
+    ) -> Result<Response<v1::UpdateAuthorityBandResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(reference::bands::update(self, &caller, &request_id, message).await)
+    }
+
+    async fn create_reference_rate(
+        &self,
+        request: Request<v1::CreateReferenceRateRequest>,
+    ) -> Result<Response<v1::CreateReferenceRateResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(reference::rates::create(self, &caller, &request_id, message).await)
+    }
+
+    async fn list_reference_rates(
+        &self,
+        request: Request<v1::ListReferenceRatesRequest>,
+    ) -> Result<Response<v1::ListReferenceRatesResponse>, Status> {
+        let (_caller, _, message) = parts(request)?;
+        reply(reference::rates::list(self, message).await)
+    }
+
+    async fn create_regulatory_limit(
+        &self,
+        request: Request<v1::CreateRegulatoryLimitRequest>,
+    ) -> Result<Response<v1::CreateRegulatoryLimitResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(reference::limits::create(self, &caller, &request_id, message).await)
+    }
+
+    async fn list_regulatory_limits(
+        &self,
+        request: Request<v1::ListRegulatoryLimitsRequest>,
+    ) -> Result<Response<v1::ListRegulatoryLimitsResponse>, Status> {
+        let (_caller, _, message) = parts(request)?;
+        reply(reference::limits::list(self, message).await)
+    }
+
+    async fn update_regulatory_limit(
+        &self,
+        request: Request<v1::UpdateRegulatoryLimitRequest>,
+    ) -> Result<Response<v1::UpdateRegulatoryLimitResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(reference::limits::update(self, &caller, &request_id, message).await)
+    }
+
+    async fn create_fx_rate(
+        &self,
+        request: Request<v1::CreateFxRateRequest>,
+    ) -> Result<Response<v1::CreateFxRateResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(reference::fx::create(self, &caller, &request_id, message).await)
+    }
+
+    async fn list_fx_rates(
+        &self,
+        request: Request<v1::ListFxRatesRequest>,
+    ) -> Result<Response<v1::ListFxRatesResponse>, Status> {
+        let (_caller, _, message) = parts(request)?;
+        reply(reference::fx::list(self, message).await)
+    }
+    // -- end reference --
+}
 
 /// This service's migrations, starting with the platform's shared tables.
 #[derive(Debug, Clone, Copy)]
@@ -41,7 +232,7 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        db::shared_migrations()
+        migrations::all()
     }
 }
 
@@ -58,10 +249,11 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let db = db::open::<Migrator>(&ctx.settings, KIND).await?;
     let limit = ctx.settings.max_message_bytes;
-    let service = PricingServer::new(PricingService {
+    let service = PricingServer::new(PricingService::new(
         db,
-        cache: ctx.cache.clone(),
-    })
+        ctx.cache.clone(),
+        ctx.clock.clone(),
+    ))
     .max_decoding_message_size(limit)
     .max_encoding_message_size(limit);
     serve_grpc(service, ctx.stack_config(KIND), listener, shutdown).await?;
