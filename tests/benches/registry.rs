@@ -232,7 +232,7 @@ async fn tiers_and_segments(
                 seed: 7,
                 features: vec![],
             },
-            core,
+            admin,
         ))
         .await
         .expect("segmentation")
@@ -246,7 +246,7 @@ async fn tiers_and_segments(
                 v1::GetSegmentationRunRequest {
                     run_id: run.run_id.clone(),
                 },
-                core,
+                admin,
             ))
             .await
             .expect("run")
