@@ -155,6 +155,30 @@ impl MigratorTrait for SharedTablesMigrator {
     }
 }
 
+/// Refreshes the planner statistics of `tables` (plain lower-case names in the service's schema)
+/// on Postgres; a no-op on SQLite, whose planner takes a matching index without statistics.
+///
+/// Bulk loads call this as their tables grow. Postgres plans a prepared statement once and then
+/// keeps its generic plan, so a lookup planned while a table was empty (or never analysed, as
+/// with autovacuum off) keeps using only the leading index column and filters the rest: every
+/// chunk then reads the whole table and a large load turns quadratic. `ANALYZE` both corrects
+/// the estimates and invalidates the cached plans.
+pub async fn refresh_statistics<C: ConnectionTrait>(db: &C, tables: &[&str]) -> Result<(), DbErr> {
+    for table in tables {
+        ensure_identifier(table)?;
+    }
+    if db.get_database_backend() != DatabaseBackend::Postgres || tables.is_empty() {
+        return Ok(());
+    }
+    let list = tables
+        .iter()
+        .map(|t| format!("\"{t}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    db.execute_unprepared(&format!("ANALYZE {list}")).await?;
+    Ok(())
+}
+
 /// True when the error means the database could not be reached (maps to `UNAVAILABLE`).
 pub fn is_unavailable(err: &DbErr) -> bool {
     matches!(err, DbErr::Conn(_) | DbErr::ConnectionAcquire(_))

@@ -96,6 +96,62 @@ async fn outbox_keeps_events_pending_until_published(db: DatabaseConnection) {
     assert_eq!(outbox::count(&db).await.expect("count"), 2);
 }
 
+async fn outbox_appends_many_in_order_and_atomically(db: DatabaseConnection) {
+    // 2,500 events cross the 1,000-row statement split.
+    let events: Vec<Envelope> = (0..2_500).map(|i| envelope("bulk", i)).collect();
+    let txn = db.begin().await.expect("begin");
+    let ids = outbox::append_many(&txn, events.clone())
+        .await
+        .expect("append many");
+    txn.rollback().await.expect("rollback");
+    assert_eq!(ids.len(), 2_500);
+    assert_eq!(outbox::count(&db).await.expect("count"), 0, "rolled back");
+
+    let txn = db.begin().await.expect("begin");
+    let ids = outbox::append_many(&txn, events)
+        .await
+        .expect("append many");
+    txn.commit().await.expect("commit");
+    let pending = outbox::pending(&db, 3_000).await.expect("pending");
+    assert_eq!(pending.len(), 2_500);
+    for (i, (event, id)) in pending.iter().zip(&ids).enumerate() {
+        assert_eq!(event.event_id, id.to_string(), "event {i} in order");
+        assert_eq!(event.aggregate_version, i as i64);
+    }
+    assert!(
+        outbox::append_many(&db, Vec::new())
+            .await
+            .expect("empty")
+            .is_empty()
+    );
+}
+
+async fn statistics_refresh_counts_the_rows_on_postgres(db: DatabaseConnection) {
+    let events: Vec<Envelope> = (0..300).map(|i| envelope("stats", i)).collect();
+    outbox::append_many(&db, events).await.expect("append");
+    db::refresh_statistics(&db, &["outbox_event", "audit_log"])
+        .await
+        .expect("refresh");
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT reltuples::bigint AS n FROM pg_class WHERE oid = 'outbox_event'::regclass",
+            ))
+            .await
+            .expect("query")
+            .expect("a row");
+        let n: i64 = row.try_get("", "n").expect("n");
+        assert_eq!(n, 300, "ANALYZE recorded the table's rows");
+    }
+    assert!(
+        db::refresh_statistics(&db, &["outbox_event; DROP TABLE audit_log"])
+            .await
+            .is_err(),
+        "only plain identifiers"
+    );
+}
+
 async fn rolled_back_transaction_leaves_no_outbox_and_no_audit_row(db: DatabaseConnection) {
     let txn = db.begin().await.expect("begin");
     outbox::append(&txn, envelope("c2", 1))
@@ -286,6 +342,8 @@ macro_rules! contract {
 
 contract!(
     outbox_keeps_events_pending_until_published,
+    outbox_appends_many_in_order_and_atomically,
+    statistics_refresh_counts_the_rows_on_postgres,
     rolled_back_transaction_leaves_no_outbox_and_no_audit_row,
     idempotency_replays_the_first_response_and_refuses_a_changed_request,
     audit_log_is_append_only_and_ordered,

@@ -181,6 +181,12 @@ async fn write_rows<C: ConnectionTrait>(db: &C, rows: &[&Rows]) -> std::result::
 impl Sink for CustomersSink {
     type Record = v1::CustomerRecord;
     const RPC: &'static str = "IngestCustomers";
+    const TABLES: &'static [&'static str] = &[
+        "customer",
+        "customer_identity",
+        "customer_xref",
+        "customer_source",
+    ];
     const SUM_FIELDS: &'static [&'static str] = &[];
 
     fn add_sums(_record: &v1::CustomerRecord, _summary: &mut Summary) {}

@@ -232,6 +232,8 @@ fn upsert() -> OnConflict {
 impl Sink for HoldingsSink {
     type Record = v1::HoldingSnapshot;
     const RPC: &'static str = "IngestHoldings";
+    const TABLES: &'static [&'static str] =
+        &["holding", "rescoring_queue", "customer", "customer_xref"];
     const SUM_FIELDS: &'static [&'static str] =
         &["period_end_balance", "average_daily_balance", "fee_income"];
 
@@ -347,6 +349,7 @@ impl Sink for HoldingsSink {
         if writes.is_empty() {
             return Ok(());
         }
+        // The bulk upsert, the events and the re-scoring queue land together or not at all.
         let txn = self.db.begin().await?;
         let models: Vec<holding::ActiveModel> =
             writes.iter().map(|(_, _, m, _)| m.clone()).collect();
@@ -355,58 +358,47 @@ impl Sink for HoldingsSink {
             .exec_without_returning(&txn)
             .await;
         match bulk {
-            Ok(_) => txn.commit().await?,
+            Ok(_) => {
+                restated_side_effects(&txn, &restated, now).await?;
+                txn.commit().await?;
+            }
             Err(e) => {
-                // Isolate the record(s) the database refuses; the rest still land.
+                // Isolate the record(s) the database refuses; the rest still land, each with its
+                // own event and queue entry in its own transaction.
                 tracing::warn!(error = %e, "multi-row holdings upsert failed; retrying row by row");
                 drop(txn);
+                restated.clear();
                 for (index, key, model, was_update) in writes {
-                    if let Err(e) = holding::Entity::insert(model)
+                    let txn = self.db.begin().await?;
+                    let written = holding::Entity::insert(model)
                         .on_conflict(upsert())
-                        .exec_without_returning(&self.db)
-                        .await
-                    {
-                        if was_update {
-                            summary.inner.updated -= 1;
-                        } else {
-                            summary.inner.inserted -= 1;
+                        .exec_without_returning(&txn)
+                        .await;
+                    match written {
+                        Ok(_) => {
+                            let one = BTreeSet::from([key.0.clone()]);
+                            restated_side_effects(&txn, &one, now).await?;
+                            txn.commit().await?;
+                            restated.insert(key.0.clone());
                         }
-                        restated.remove(&key.0);
-                        summary.reject(
-                            index,
-                            &format!("{}/{}", key.1, key.2),
-                            "",
-                            "INTERNAL",
-                            &format!("the database refused the record: {e}"),
-                        );
+                        Err(e) => {
+                            drop(txn);
+                            if was_update {
+                                summary.inner.updated -= 1;
+                            } else {
+                                summary.inner.inserted -= 1;
+                            }
+                            summary.reject(
+                                index,
+                                &format!("{}/{}", key.1, key.2),
+                                "",
+                                "INTERNAL",
+                                &format!("the database refused the record: {e}"),
+                            );
+                        }
                     }
                 }
             }
-        }
-        // Tell consumers (and the 360's data version), queue re-scoring, drop cached views.
-        for id in &restated {
-            super::customer_event(&self.db, id, "customer.holdings_changed", now).await?;
-        }
-        let queue: Vec<rescoring_queue::ActiveModel> = restated
-            .iter()
-            .map(|id| rescoring_queue::ActiveModel {
-                customer_id: Set(id.clone()),
-                queued_at: Set(now),
-                reason: Set("holdings".to_owned()),
-            })
-            .collect();
-        if !queue.is_empty() {
-            rescoring_queue::Entity::insert_many(queue)
-                .on_conflict(
-                    OnConflict::column(rescoring_queue::Column::CustomerId)
-                        .update_columns([
-                            rescoring_queue::Column::QueuedAt,
-                            rescoring_queue::Column::Reason,
-                        ])
-                        .to_owned(),
-                )
-                .exec_without_returning(&self.db)
-                .await?;
         }
         for id in &restated {
             self.cache
@@ -420,4 +412,36 @@ impl Sink for HoldingsSink {
     fn extra(&self) -> i64 {
         self.queued.len() as i64
     }
+}
+
+/// Tells consumers (and the 360's data version) that the holdings of `customers` changed, and
+/// queues them for re-scoring, on the transaction of the change.
+async fn restated_side_effects<C: ConnectionTrait>(
+    txn: &C,
+    customers: &BTreeSet<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    super::customer_events(txn, customers, "customer.holdings_changed", now).await?;
+    let queue: Vec<rescoring_queue::ActiveModel> = customers
+        .iter()
+        .map(|id| rescoring_queue::ActiveModel {
+            customer_id: Set(id.clone()),
+            queued_at: Set(now),
+            reason: Set("holdings".to_owned()),
+        })
+        .collect();
+    if !queue.is_empty() {
+        rescoring_queue::Entity::insert_many(queue)
+            .on_conflict(
+                OnConflict::column(rescoring_queue::Column::CustomerId)
+                    .update_columns([
+                        rescoring_queue::Column::QueuedAt,
+                        rescoring_queue::Column::Reason,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
 }

@@ -94,6 +94,9 @@ pub trait Sink: Send {
     type Record: Send;
     /// The RPC name, for idempotency scopes and audit.
     const RPC: &'static str;
+    /// The tables the sink writes and looks up, whose planner statistics are refreshed as a
+    /// stream grows them (see [`bankmkt_platform::db::refresh_statistics`]).
+    const TABLES: &'static [&'static str];
     /// The amount fields the trailer may sum.
     const SUM_FIELDS: &'static [&'static str];
     /// Adds the record's amounts to the summary's control totals (valid or not).
@@ -199,6 +202,9 @@ pub async fn run<S: Sink, Src: Source<S::Record>>(
     let mut chunk = Vec::with_capacity(CHUNK);
     let mut trailer = None;
     let mut index = 0i64;
+    // Statistics are refreshed when the rows written reach the first chunk, then each doubling:
+    // a handful of cheap ANALYZEs per stream keep every lookup on its full index.
+    let mut analyse_at = CHUNK as i64;
     while let Some(part) = source.next().await? {
         match part {
             Part::Header(_) => {
@@ -217,6 +223,13 @@ pub async fn run<S: Sink, Src: Source<S::Record>>(
                 if chunk.len() >= CHUNK {
                     sink.write_chunk(std::mem::take(&mut chunk), &header, &mut summary)
                         .await?;
+                    let written = summary.inner.inserted + summary.inner.updated;
+                    if written >= analyse_at {
+                        bankmkt_platform::db::refresh_statistics(db, S::TABLES)
+                            .await
+                            .map_err(RegistryError::from)?;
+                        analyse_at = written.saturating_mul(2);
+                    }
                     tracing::debug!(
                         rpc = S::RPC,
                         received = summary.inner.received,
@@ -474,28 +487,28 @@ pub fn validate_period(
     Some((p.year, p.month))
 }
 
-/// Writes the outbox event that tells consumers (and the 360's data version) that ingested data
-/// of `customer_id` changed.
-pub async fn customer_event<C: sea_orm::ConnectionTrait>(
+/// Writes one outbox event per customer in `customer_ids` (on the chunk's transaction), telling
+/// consumers (and the 360's data version) that ingested data of each changed.
+pub async fn customer_events<C: sea_orm::ConnectionTrait>(
     db: &C,
-    customer_id: &str,
+    customer_ids: &std::collections::BTreeSet<String>,
     event_type: &str,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
-    bankmkt_platform::outbox::append(
-        db,
-        bankmkt_platform::outbox::Envelope {
+    let events = customer_ids
+        .iter()
+        .map(|id| bankmkt_platform::outbox::Envelope {
             aggregate_type: "customer".to_owned(),
-            aggregate_id: customer_id.to_owned(),
+            aggregate_id: id.clone(),
             aggregate_version: 0,
             event_type: event_type.to_owned(),
             occurred_at: at,
             payload: v1::CustomerKey {
-                key: Some(v1::customer_key::Key::CustomerId(customer_id.to_owned())),
+                key: Some(v1::customer_key::Key::CustomerId(id.clone())),
             }
             .encode_to_vec(),
-        },
-    )
-    .await?;
+        })
+        .collect();
+    bankmkt_platform::outbox::append_many(db, events).await?;
     Ok(())
 }

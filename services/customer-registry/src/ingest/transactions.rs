@@ -10,6 +10,7 @@ use bankmkt_platform::clock::Clock;
 use bankmkt_platform::status::Violations;
 use bankmkt_proto::v1;
 use sea_orm::DatabaseConnection;
+use sea_orm::TransactionTrait;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::OnConflict;
 
@@ -160,6 +161,12 @@ fn validate_month(
 impl Sink for TransactionsSink {
     type Record = TransactionRecord;
     const RPC: &'static str = "IngestTransactions";
+    const TABLES: &'static [&'static str] = &[
+        "customer_transaction",
+        "transaction_month",
+        "customer",
+        "customer_xref",
+    ];
     const SUM_FIELDS: &'static [&'static str] = &["amount", "total_amount"];
 
     fn add_sums(record: &TransactionRecord, summary: &mut Summary) {
@@ -288,13 +295,15 @@ impl Sink for TransactionsSink {
                 }
             }
         }
+        // The chunk's rows and their events land together or not at all.
+        let txn = self.db.begin().await?;
         let mut touched = BTreeSet::new();
         if !singles.is_empty() {
             let ids: Vec<String> = singles.keys().cloned().collect();
             let stored: HashMap<String, i64> = customer_transaction::Entity::find()
                 .filter(customer_transaction::Column::SourceSystem.eq(header.source_system.clone()))
                 .filter(customer_transaction::Column::TransactionId.is_in(ids))
-                .all(&self.db)
+                .all(&txn)
                 .await?
                 .into_iter()
                 .map(|t| (t.transaction_id, t.source_version))
@@ -332,7 +341,7 @@ impl Sink for TransactionsSink {
                         ])
                         .to_owned(),
                     )
-                    .exec_without_returning(&self.db)
+                    .exec_without_returning(&txn)
                     .await?;
             }
         }
@@ -340,7 +349,7 @@ impl Sink for TransactionsSink {
             let customer_ids: BTreeSet<String> = months.keys().map(|k| k.0.clone()).collect();
             let stored: HashMap<(String, i32, i32), i64> = transaction_month::Entity::find()
                 .filter(transaction_month::Column::CustomerId.is_in(customer_ids))
-                .all(&self.db)
+                .all(&txn)
                 .await?
                 .into_iter()
                 .map(|m| {
@@ -382,13 +391,14 @@ impl Sink for TransactionsSink {
                         ])
                         .to_owned(),
                     )
-                    .exec_without_returning(&self.db)
+                    .exec_without_returning(&txn)
                     .await?;
             }
         }
         let now = self.clock.now();
+        super::customer_events(&txn, &touched, "customer.transactions_changed", now).await?;
+        txn.commit().await?;
         for id in &touched {
-            super::customer_event(&self.db, id, "customer.transactions_changed", now).await?;
             self.cache
                 .invalidate(&crate::customers::cache_key(id))
                 .await;
