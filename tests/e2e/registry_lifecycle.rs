@@ -48,8 +48,15 @@ struct World {
 }
 
 async fn world(backend: Backend) -> World {
+    world_with(backend, |_| {}).await
+}
+
+async fn world_with(
+    backend: Backend,
+    adjust: impl FnOnce(&mut bankmkt_platform::settings::Settings),
+) -> World {
     use v1::BranchLevel::*;
-    let suite = TestSuite::start_on(backend, |_| {}).await;
+    let suite = TestSuite::start_on(backend, adjust).await;
     let mut client = CustomerRegistryClient::new(suite.channel("customer-registry").await);
     let admin = suite.token("admin1", "HQ", &["admin"]);
     let branch = |id: &str, parent: &str, level: v1::BranchLevel| v1::Branch {
@@ -1136,7 +1143,36 @@ async fn concurrent_moves_of_one_customer_give_exactly_one(backend: Backend) {
     w.suite.stop().await;
 }
 
+async fn the_problem_alert_threshold_is_configuration(backend: Backend) {
+    // 1 problem customer in 20 is 500 bp: above the default 300, not above a configured 600.
+    let mut w = world_with(backend, |s| s.problem_ratio_alert_bps = 600).await;
+    let mut bj = Vec::new();
+    for _ in 0..20 {
+        bj.push(w.customer("BJ01").await.customer_id);
+    }
+    w.make_problem(&bj[0]).await;
+    let admin = w.admin.clone();
+    let ratios = w
+        .ratios(
+            &admin,
+            v1::ListProblemCustomerRatiosRequest {
+                branch_id: "BJ01".into(),
+                max_depth: 0,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("ratios");
+    let first = ratios.ratios.first().expect("BJ01");
+    assert_eq!(
+        (first.ratio_bps, first.threshold_bps, first.alert),
+        (500, 600, false)
+    );
+    w.suite.stop().await;
+}
+
 bankmkt_e2e::on_both_backends!(
+    the_problem_alert_threshold_is_configuration,
     stages_move_along_the_chain_with_history_audit_and_events,
     disallowed_moves_fail_and_change_nothing,
     stale_versions_abort_and_retries_replay,

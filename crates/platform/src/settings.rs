@@ -126,6 +126,16 @@ pub struct Settings {
     /// After shutdown starts, how long in-flight calls and open streams may take before their
     /// connections are closed anyway.
     pub shutdown_grace: Duration,
+    /// The problem-customer alert threshold of a book, in basis points (DOMAIN.md §2: 3%).
+    pub problem_ratio_alert_bps: u32,
+    /// How long a stored pricing quote stays open for submission and decision.
+    pub quote_expiry: Duration,
+    /// The hurdle rate of quote economics (EVA = RAR − EC × hurdle), in basis points.
+    pub quote_hurdle_rate_bps: i32,
+    /// The operational-risk capital of fee products, in basis points of the annual fee.
+    pub quote_operational_risk_ratio_bps: i32,
+    /// The loan-rate step-up of a breached sales-funds return covenant, in basis points.
+    pub covenant_step_up_bps: i32,
     /// File holding the HS256 secret. In embedded mode it defaults to `<data_dir>/jwt-secret`
     /// and is generated on first start.
     pub jwt_secret_file: Option<PathBuf>,
@@ -167,6 +177,11 @@ impl Settings {
             max_concurrent_rpcs: 256,
             max_message_bytes: 4 * 1024 * 1024,
             shutdown_grace: Duration::from_secs(20),
+            problem_ratio_alert_bps: 300,
+            quote_expiry: Duration::from_secs(30 * 24 * 3600),
+            quote_hurdle_rate_bps: 1_200,
+            quote_operational_risk_ratio_bps: 1_500,
+            covenant_step_up_bps: 50,
             jwt_secret_file: None,
             jwt_public_key_file: None,
             pii_key_file: None,
@@ -309,6 +324,20 @@ impl Settings {
                 self.max_message_bytes = parse_bounded(value, 1024, 64 * 1024 * 1024)?;
             }
             "shutdown_grace_ms" => self.shutdown_grace = parse_millis(value, 600_000)?,
+            "problem_ratio_alert_bps" => {
+                self.problem_ratio_alert_bps = parse_bounded(value, 0, 10_000)?;
+            }
+            "quote_expiry_seconds" => {
+                self.quote_expiry =
+                    Duration::from_secs(parse_bounded(value, 1u64, 366 * 24 * 3600)?);
+            }
+            "quote_hurdle_rate_bps" => {
+                self.quote_hurdle_rate_bps = parse_bounded(value, 0, 10_000)?
+            }
+            "quote_operational_risk_ratio_bps" => {
+                self.quote_operational_risk_ratio_bps = parse_bounded(value, 0, 10_000)?;
+            }
+            "covenant_step_up_bps" => self.covenant_step_up_bps = parse_bounded(value, 0, 10_000)?,
             "jwt_secret_file" => self.jwt_secret_file = opt(value).map(PathBuf::from),
             "jwt_public_key_file" => self.jwt_public_key_file = opt(value).map(PathBuf::from),
             "pii_key_file" => self.pii_key_file = opt(value).map(PathBuf::from),

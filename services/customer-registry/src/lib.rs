@@ -58,6 +58,8 @@ pub struct Registry {
     pub clock: Clock,
     /// The customer master.
     pub customers: customers::Customers,
+    /// The configured problem-customer alert rule.
+    pub problem_alert: bankmkt_domain::lifecycle::ProblemAlertRule,
 }
 
 /// The caller, the request id and the message of a request.
@@ -190,7 +192,7 @@ impl CustomerRegistry for Registry {
     ) -> Result<Response<v1::ListProblemCustomerRatiosResponse>, Status> {
         let (caller, _, message) = parts(request)?;
         // The alert threshold is configuration (DOMAIN.md §2); the default is 3% = 300 bp.
-        let rule = bankmkt_domain::lifecycle::ProblemAlertRule::default();
+        let rule = self.problem_alert;
         reply(lifecycle::problem_ratios(&self.customers, rule, &caller, message).await)
     }
     // -- end lifecycle --
@@ -937,6 +939,9 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let db = db::open::<Migrator>(&ctx.settings, KIND).await?;
     let limit = ctx.settings.max_message_bytes;
+    let problem_alert =
+        bankmkt_domain::lifecycle::ProblemAlertRule::new(ctx.settings.problem_ratio_alert_bps)
+            .map_err(|e| anyhow::anyhow!(e))?;
     let customers = customers::Customers {
         db: db.clone(),
         cache: ctx.cache.clone(),
@@ -949,6 +954,7 @@ pub async fn run(
         cache: ctx.cache.clone(),
         clock: ctx.clock.clone(),
         customers,
+        problem_alert,
     })
     .max_decoding_message_size(limit)
     .max_encoding_message_size(limit);
