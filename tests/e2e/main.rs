@@ -1,12 +1,18 @@
 //! End-to-end tests, one binary: the real suite on port 0 (see `bankmkt_e2e::TestSuite`), called
 //! over gRPC and HTTP like any client would.
 
+mod coordination_bad_input;
+mod coordination_opportunities;
 mod gateway;
 mod limits;
 mod otlp;
 mod ports;
+mod pricing_approvals;
 mod pricing_bad_input;
+mod pricing_bundles;
 mod pricing_catalogue;
+mod pricing_quotes;
+mod pricing_rules;
 mod registry_360;
 mod registry_bad_input;
 mod registry_customers;

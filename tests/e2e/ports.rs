@@ -195,20 +195,12 @@ async fn typed_clients_get_unimplemented_for_rpcs_not_built_yet() {
     let suite = TestSuite::start().await;
     let token = suite.token("e1001", "HQ", &["customer_manager", "batch"]);
 
-    // Every CustomerRegistry RPC is built; the other three services answer UNIMPLEMENTED.
-    let mut pricing = v1::pricing_client::PricingClient::new(suite.channel("pricing").await);
-    let got = pricing
-        .get_quote(TestSuite::authed(v1::GetQuoteRequest::default(), &token))
-        .await;
-    assert_eq!(code(got), tonic::Code::Unimplemented);
-
+    // Every CustomerRegistry and Pricing RPC is built; Coordination's activities, cadence and
+    // overdue RPCs and all of Attribution still answer UNIMPLEMENTED.
     let mut coordination =
         v1::coordination_client::CoordinationClient::new(suite.channel("coordination").await);
     let got = coordination
-        .get_opportunity(TestSuite::authed(
-            v1::GetOpportunityRequest::default(),
-            &token,
-        ))
+        .list_overdue(TestSuite::authed(v1::ListOverdueRequest::default(), &token))
         .await;
     assert_eq!(code(got), tonic::Code::Unimplemented);
 

@@ -4,8 +4,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod coordination;
 pub mod fingerprint;
 pub mod pricing;
+pub mod quotes;
 pub mod registry;
 
 use std::net::SocketAddr;

@@ -1,6 +1,7 @@
 //! Helpers shared by the pricing service's end-to-end tests: a connected client with tokens for
-//! each role that writes pricing data, builders of the catalogue and reference-data messages, the
-//! subject a `FAILED_PRECONDITION` names, and the pricing database for audit and outbox checks.
+//! each role that writes pricing data, builders of the catalogue, reference-data, rule and bundle
+//! messages, the subject a `FAILED_PRECONDITION` names, and the pricing database for audit and
+//! outbox checks.
 
 use bankmkt_platform::settings::ServiceKind;
 use bankmkt_proto::v1;
@@ -200,4 +201,167 @@ pub fn preconditions(status: &tonic::Status) -> Vec<(String, String)> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// A benefit of `benefit_type` worth `value_bps` (for the percentage types).
+pub fn benefit(benefit_type: v1::BenefitType, value_bps: i32) -> v1::Benefit {
+    v1::Benefit {
+        benefit_type: benefit_type as i32,
+        value_bps,
+        amount: None,
+    }
+}
+
+/// A benefit of `benefit_type` worth `amount` (for the amount types).
+pub fn amount_benefit(benefit_type: v1::BenefitType, amount: v1::Money) -> v1::Benefit {
+    v1::Benefit {
+        benefit_type: benefit_type as i32,
+        value_bps: 0,
+        amount: Some(amount),
+    }
+}
+
+/// A relationship pricing rule (not exclusive).
+pub fn pricing_rule(
+    name: &str,
+    priority: i32,
+    condition: v1::CustomerCondition,
+    target: v1::RuleTarget,
+    benefit: v1::Benefit,
+    effective: v1::EffectiveRange,
+) -> v1::PricingRule {
+    v1::PricingRule {
+        name: name.to_owned(),
+        priority,
+        condition: Some(condition),
+        target: Some(target),
+        benefit: Some(benefit),
+        exclusive: false,
+        effective: Some(effective),
+        ..Default::default()
+    }
+}
+
+/// A bundle component.
+pub fn component(
+    component_id: &str,
+    product_id: &str,
+    mandatory: bool,
+    benefit: Option<v1::Benefit>,
+) -> v1::BundleComponent {
+    v1::BundleComponent {
+        component_id: component_id.to_owned(),
+        product_id: product_id.to_owned(),
+        mandatory,
+        benefit,
+        note: String::new(),
+    }
+}
+
+/// A prerequisite: the customer holds a product of `category`.
+pub fn holds_category(
+    id: &str,
+    category: v1::ProductCategory,
+    description: &str,
+) -> v1::Prerequisite {
+    v1::Prerequisite {
+        prerequisite_id: id.to_owned(),
+        kind: v1::PrerequisiteKind::HoldsCategory as i32,
+        category: category as i32,
+        description: description.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// A prerequisite: the customer holds `product_id`.
+pub fn holds_product(id: &str, product_id: &str, description: &str) -> v1::Prerequisite {
+    v1::Prerequisite {
+        prerequisite_id: id.to_owned(),
+        kind: v1::PrerequisiteKind::HoldsProduct as i32,
+        product_id: product_id.to_owned(),
+        description: description.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// A prerequisite: at least `min_count` executives bank with us personally.
+pub fn executives(id: &str, min_count: i32, description: &str) -> v1::Prerequisite {
+    v1::Prerequisite {
+        prerequisite_id: id.to_owned(),
+        kind: v1::PrerequisiteKind::ExecutivePersonalAccounts as i32,
+        min_count,
+        description: description.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// An active bundle.
+pub fn bundle(
+    name: &str,
+    components: Vec<v1::BundleComponent>,
+    eligibility: v1::CustomerCondition,
+    prerequisites: Vec<v1::Prerequisite>,
+    effective: v1::EffectiveRange,
+) -> v1::Bundle {
+    v1::Bundle {
+        name: name.to_owned(),
+        description: format!("{name}, for the test"),
+        components,
+        eligibility: Some(eligibility),
+        prerequisites,
+        effective: Some(effective),
+        active: true,
+        ..Default::default()
+    }
+}
+
+impl PricingHarness {
+    /// Creates products as the product manager.
+    pub async fn create_products(&mut self, products: Vec<v1::Product>) {
+        let token = self.product_manager.clone();
+        for p in products {
+            self.client
+                .create_product(TestSuite::authed(
+                    v1::CreateProductRequest { product: Some(p) },
+                    &token,
+                ))
+                .await
+                .unwrap_or_else(|e| panic!("create product: {e}"));
+        }
+    }
+
+    /// `CreatePricingRule` as `token`.
+    pub async fn create_rule(
+        &mut self,
+        token: &str,
+        rule: v1::PricingRule,
+    ) -> Result<v1::PricingRule, tonic::Status> {
+        self.client
+            .create_pricing_rule(TestSuite::authed(
+                v1::CreatePricingRuleRequest {
+                    rule: Some(rule),
+                    reason: "pricing committee minutes 2026-11".into(),
+                },
+                token,
+            ))
+            .await
+            .map(|r| r.into_inner().rule.unwrap_or_default())
+    }
+
+    /// `CreateBundle` as `token`.
+    pub async fn create_bundle(
+        &mut self,
+        token: &str,
+        bundle: v1::Bundle,
+    ) -> Result<v1::Bundle, tonic::Status> {
+        self.client
+            .create_bundle(TestSuite::authed(
+                v1::CreateBundleRequest {
+                    bundle: Some(bundle),
+                },
+                token,
+            ))
+            .await
+            .map(|r| r.into_inner().bundle.unwrap_or_default())
+    }
 }

@@ -47,6 +47,11 @@
 //! - [`pricing`]: products, list prices and fee schedules, reference rates, regulatory limits,
 //!   FX, authority bands and concessions, relationship pricing rules, bundles, quote economics
 //!   (EVA, RAROC) and verdicts, simulation and covenants (DOMAIN.md §4).
+//! - [`coordination`]: linked marketing (DOMAIN.md §5) — opportunity stages and transitions,
+//!   units and shares, effective-dated share amendments, claims and take-over, join requests and
+//!   internal bidding, referrals and referrer scores, members and their 360 read, tasks and
+//!   playbooks on the business calendar, cadence and SLA rules with the overdue computation,
+//!   activities and their per-channel consent check.
 //! - [`lifecycle`]: lifecycle transition checks (the allowed next stages), the problem-customer
 //!   book and ratio in basis points, the alert threshold (default 3%) and roll-ups over the tree.
 
@@ -64,6 +69,7 @@ pub mod branch_tree;
 pub mod calendar;
 pub mod consent;
 pub mod contribution;
+pub mod coordination;
 pub mod customer;
 pub mod dormancy;
 pub mod ge;

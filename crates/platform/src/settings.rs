@@ -523,6 +523,43 @@ mod tests {
     }
 
     #[test]
+    fn quote_settings_have_defaults_and_bounds() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults load");
+        assert_eq!(s.quote_expiry, Duration::from_secs(30 * 24 * 3600));
+        assert_eq!(
+            (
+                s.quote_hurdle_rate_bps,
+                s.quote_operational_risk_ratio_bps,
+                s.covenant_step_up_bps
+            ),
+            (1_200, 1_500, 50)
+        );
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("BANKMKT_QUOTE_EXPIRY_SECONDS", "2"),
+                ("BANKMKT_QUOTE_HURDLE_RATE_BPS", "1000"),
+                ("BANKMKT_COVENANT_STEP_UP_BPS", "30"),
+            ]),
+        )
+        .expect("load");
+        assert_eq!(s.quote_expiry, Duration::from_secs(2));
+        assert_eq!(
+            (s.quote_hurdle_rate_bps, s.covenant_step_up_bps),
+            (1_000, 30)
+        );
+        let err = Settings::load_from(
+            None,
+            env(&[
+                ("BANKMKT_QUOTE_EXPIRY_SECONDS", "0"),
+                ("BANKMKT_QUOTE_OPERATIONAL_RISK_RATIO_BPS", "10001"),
+            ]),
+        )
+        .expect_err("out of range");
+        assert_eq!(err.problems.len(), 2, "{err}");
+    }
+
+    #[test]
     fn file_then_environment_override_in_order() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("bankmkt.toml");

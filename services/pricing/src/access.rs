@@ -4,6 +4,7 @@
 //! - products ([`CATALOGUE_WRITERS`]): product manager or admin;
 //! - price versions ([`PRICE_WRITERS`]): product manager, pricing committee or admin;
 //! - relationship rules and authority bands ([`RULE_WRITERS`]): pricing committee or admin;
+//! - bundles ([`BUNDLE_WRITERS`]): product manager, pricing committee or admin;
 //! - reference rates, regulatory limits and FX rates ([`REFERENCE_WRITERS`]): pricing committee
 //!   or admin.
 
@@ -18,6 +19,8 @@ pub const CATALOGUE_WRITERS: [Role; 2] = [Role::ProductManager, Role::Admin];
 pub const PRICE_WRITERS: [Role; 3] = [Role::ProductManager, Role::PricingCommittee, Role::Admin];
 /// Roles that may change relationship pricing rules and authority bands.
 pub const RULE_WRITERS: [Role; 2] = [Role::PricingCommittee, Role::Admin];
+/// Roles that may create and change bundles.
+pub const BUNDLE_WRITERS: [Role; 3] = [Role::ProductManager, Role::PricingCommittee, Role::Admin];
 /// Roles that may record reference rates, regulatory limits and FX rates.
 pub const REFERENCE_WRITERS: [Role; 2] = [Role::PricingCommittee, Role::Admin];
 

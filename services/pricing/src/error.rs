@@ -59,6 +59,9 @@ pub enum ServiceError {
         /// Details the caller may see.
         metadata: HashMap<String, String>,
     },
+    /// A service this one depends on (the customer registry) cannot be reached; retry later.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// The database failed.
     #[error("database: {0}")]
     Db(#[from] DbErr),
@@ -166,6 +169,10 @@ impl From<ServiceError> for tonic::Status {
                 message,
                 metadata,
             } => status::already_exists(reason, message, metadata),
+            ServiceError::Unavailable(what) => {
+                tracing::warn!(what = %what, "a dependency of pricing is unavailable");
+                tonic::Status::unavailable(format!("{what}; retry later"))
+            }
             ServiceError::Db(e) if bankmkt_platform::db::is_unavailable(&e) => {
                 tracing::error!(error = %e, "pricing database unavailable");
                 tonic::Status::unavailable("the pricing database is unavailable; retry later")

@@ -7,6 +7,11 @@
 //! - [`catalogue`] owns products and their effective-dated price versions.
 //! - [`reference`] owns the reference-rate series, regulatory limits, FX rates and authority
 //!   bands, and how a versioned series is read on a date.
+//! - [`rules`] owns the versioned relationship pricing rules and the rules in force on a date
+//!   ([`rules::in_force`], through the catalogue cache); [`bundles`] owns the versioned bundles,
+//!   their current version ([`bundles::load`]) and a customer's eligibility for them.
+//! - [`facts`] reads a customer from the customer registry over gRPC, on behalf of the end user
+//!   (the registry decides visibility), into the facts rules and bundles test.
 //! - [`cache`] owns the catalogue version (bumped by every catalogue or rule write, readable with
 //!   one primary-key lookup) and the versioned L1 + shared cache in front of the catalogue.
 //! - [`access`] says who may write what; [`record`] writes a change's audit entry and outbox
@@ -16,20 +21,24 @@
 //! - [`migrations`] is the schema of every pricing table (including those of quotes, bundles and
 //!   rules); [`Migrator`] applies it; [`run`] serves the service until shutdown, and [`migrate`]
 //!   applies the schema.
-//!
-//! RPCs not built yet (rules, bundles, quotes, simulation, covenants) answer `UNIMPLEMENTED` (the
-//! generated default); nothing returns made-up data.
+//! - [`quotes`] owns quotes (priced by the domain's `price_quote` at one catalogue version and
+//!   stored with an expiry), their maker-checker approvals (on the registry's branch chain),
+//!   simulation and covenant step-ups, configured by [`quotes::Quoting`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod access;
+pub mod bundles;
 pub mod cache;
 pub mod catalogue;
 pub mod convert;
 pub mod error;
+pub mod facts;
 pub mod migrations;
+pub mod quotes;
 pub mod record;
 pub mod reference;
+pub mod rules;
 
 use bankmkt_platform::Caller;
 use bankmkt_platform::bootstrap::ServiceContext;
@@ -60,17 +69,34 @@ pub struct PricingService {
     pub clock: Clock,
     /// The L1 + shared cache of catalogue values, keyed by catalogue version.
     pub catalogue: cache::CatalogueCache,
+    /// The customer registry, called on behalf of the end user.
+    pub registry: facts::RegistryClient,
+    /// The configuration of quoting and the registry's branch tree (see [`quotes`]).
+    pub quoting: quotes::Quoting,
 }
 
 impl PricingService {
-    /// A service on `db` with the shared `cache` and `clock`.
-    pub fn new(db: DatabaseConnection, cache: ReadThrough, clock: Clock) -> PricingService {
+    /// A service on `db` with the shared `cache` and `clock`, reading customers from `registry`.
+    pub fn new(
+        db: DatabaseConnection,
+        cache: ReadThrough,
+        clock: Clock,
+        registry: facts::RegistryClient,
+    ) -> PricingService {
         PricingService {
             db,
             catalogue: cache::CatalogueCache::new(cache.clone()),
             cache,
             clock,
+            registry,
+            quoting: quotes::Quoting::default(),
         }
+    }
+
+    /// The same service with `quoting` as the configuration of quotes.
+    pub fn with_quoting(mut self, quoting: quotes::Quoting) -> PricingService {
+        self.quoting = quoting;
+        self
     }
 }
 
@@ -142,6 +168,40 @@ impl Pricing for PricingService {
         reply(catalogue::prices::list(self, message).await)
     }
     // -- end catalogue --
+
+    // -- rules: methods below, up to the end anchor, belong to rules --
+    async fn create_pricing_rule(
+        &self,
+        request: Request<v1::CreatePricingRuleRequest>,
+    ) -> Result<Response<v1::CreatePricingRuleResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(rules::create(self, &caller, &request_id, message).await)
+    }
+
+    async fn get_pricing_rule(
+        &self,
+        request: Request<v1::GetPricingRuleRequest>,
+    ) -> Result<Response<v1::GetPricingRuleResponse>, Status> {
+        let (_caller, _, message) = parts(request)?;
+        reply(rules::get(self, message).await)
+    }
+
+    async fn list_pricing_rules(
+        &self,
+        request: Request<v1::ListPricingRulesRequest>,
+    ) -> Result<Response<v1::ListPricingRulesResponse>, Status> {
+        let (_caller, _, message) = parts(request)?;
+        reply(rules::list(self, message).await)
+    }
+
+    async fn update_pricing_rule(
+        &self,
+        request: Request<v1::UpdatePricingRuleRequest>,
+    ) -> Result<Response<v1::UpdatePricingRuleResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(rules::update(self, &caller, &request_id, message).await)
+    }
+    // -- end rules --
 
     // -- reference: methods below, up to the end anchor, belong to reference --
     async fn create_authority_band(
@@ -224,6 +284,114 @@ impl Pricing for PricingService {
         reply(reference::fx::list(self, message).await)
     }
     // -- end reference --
+
+    // -- bundles: methods below, up to the end anchor, belong to bundles --
+    async fn create_bundle(
+        &self,
+        request: Request<v1::CreateBundleRequest>,
+    ) -> Result<Response<v1::CreateBundleResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(bundles::create(self, &caller, &request_id, message).await)
+    }
+
+    async fn get_bundle(
+        &self,
+        request: Request<v1::GetBundleRequest>,
+    ) -> Result<Response<v1::GetBundleResponse>, Status> {
+        let (_caller, _, message) = parts(request)?;
+        reply(bundles::get(self, message).await)
+    }
+
+    async fn list_bundles(
+        &self,
+        request: Request<v1::ListBundlesRequest>,
+    ) -> Result<Response<v1::ListBundlesResponse>, Status> {
+        let (_caller, _, message) = parts(request)?;
+        reply(bundles::list(self, message).await)
+    }
+
+    async fn update_bundle(
+        &self,
+        request: Request<v1::UpdateBundleRequest>,
+    ) -> Result<Response<v1::UpdateBundleResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(bundles::update(self, &caller, &request_id, message).await)
+    }
+
+    async fn list_eligible_bundles(
+        &self,
+        request: Request<v1::ListEligibleBundlesRequest>,
+    ) -> Result<Response<v1::ListEligibleBundlesResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(bundles::list_eligible(self, &caller, message).await)
+    }
+    // -- end bundles --
+
+    // -- quotes: methods below, up to the end anchor, belong to quotes --
+    async fn create_quote(
+        &self,
+        request: Request<v1::CreateQuoteRequest>,
+    ) -> Result<Response<v1::CreateQuoteResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(quotes::create::create(self, &caller, &request_id, message).await)
+    }
+
+    async fn get_quote(
+        &self,
+        request: Request<v1::GetQuoteRequest>,
+    ) -> Result<Response<v1::GetQuoteResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(quotes::read::get(self, &caller, message).await)
+    }
+
+    async fn list_quotes(
+        &self,
+        request: Request<v1::ListQuotesRequest>,
+    ) -> Result<Response<v1::ListQuotesResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(quotes::read::list(self, &caller, message).await)
+    }
+
+    async fn submit_quote(
+        &self,
+        request: Request<v1::SubmitQuoteRequest>,
+    ) -> Result<Response<v1::SubmitQuoteResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(quotes::approvals::submit(self, &caller, &request_id, message).await)
+    }
+
+    async fn approve_quote(
+        &self,
+        request: Request<v1::ApproveQuoteRequest>,
+    ) -> Result<Response<v1::ApproveQuoteResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(quotes::approvals::approve(self, &caller, &request_id, message).await)
+    }
+
+    async fn reject_quote(
+        &self,
+        request: Request<v1::RejectQuoteRequest>,
+    ) -> Result<Response<v1::RejectQuoteResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(quotes::approvals::reject(self, &caller, &request_id, message).await)
+    }
+
+    async fn simulate_pricing(
+        &self,
+        request: Request<v1::SimulatePricingRequest>,
+    ) -> Result<Response<v1::SimulatePricingResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(quotes::simulate::simulate(self, &caller, message).await)
+    }
+
+    async fn record_covenant_observation(
+        &self,
+        request: Request<v1::RecordCovenantObservationRequest>,
+    ) -> Result<Response<v1::RecordCovenantObservationResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(quotes::covenants::record_observation(self, &caller, &request_id, message).await)
+    }
+    // -- end quotes --
 }
 
 /// This service's migrations, starting with the platform's shared tables.
@@ -249,11 +417,19 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let db = db::open::<Migrator>(&ctx.settings, KIND).await?;
     let limit = ctx.settings.max_message_bytes;
-    let service = PricingServer::new(PricingService::new(
-        db,
-        ctx.cache.clone(),
-        ctx.clock.clone(),
-    ))
+    let registry = facts::RegistryClient::connect_lazy(
+        &ctx.settings.service(ServiceKind::Registry).endpoint,
+        ctx.settings.rpc_default_deadline,
+        bankmkt_platform::client::ServiceIdentity::new(
+            KIND.short_name(),
+            ctx.authenticator.clone(),
+        ),
+    )?;
+    let quoting = quotes::Quoting::from_context(&ctx)?;
+    let service = PricingServer::new(
+        PricingService::new(db, ctx.cache.clone(), ctx.clock.clone(), registry)
+            .with_quoting(quoting),
+    )
     .max_decoding_message_size(limit)
     .max_encoding_message_size(limit);
     serve_grpc(service, ctx.stack_config(KIND), listener, shutdown).await?;

@@ -5,7 +5,8 @@
 //! whose band covers them ([`authority`]); quote economics ([`economics`]); relationship pricing
 //! rules ([`rules`]); bundles and their eligibility and prerequisites ([`bundles`]); the whole
 //! quote as one function ([`quote`]); side-by-side simulation ([`simulation`]); and sales-funds
-//! return covenants ([`covenant`]). This module owns the one error type of pricing,
+//! return covenants ([`covenant`]); and the maker-checker approval of quotes ([`approval`]). This
+//! module owns the one error type of pricing,
 //! [`PricingError`], whose validation entries ([`PricingViolation`]) each name the offending
 //! field by its proto field path relative to the value validated (e.g.
 //! `fee_schedule.tiers[1].volume_from`), so a service can map them to `INVALID_ARGUMENT` with
@@ -18,6 +19,7 @@ use thiserror::Error;
 
 use crate::money::{Currency, MoneyError};
 
+pub mod approval;
 pub mod authority;
 pub mod bundles;
 pub mod catalogue;
@@ -33,6 +35,9 @@ pub mod simulation;
 #[cfg(test)]
 mod worked_examples;
 
+pub use approval::{
+    ApprovalRefused, Decider, Pending, QuoteDecisionOutcome, QuoteStatus, decide, submit,
+};
 pub use authority::{
     AuthorityBand, AuthorityLevel, concession, covering_band, required_level, validate_bands,
 };
@@ -54,7 +59,7 @@ pub use limits::{
 };
 pub use quote::{
     AppliedBenefit, CovenantStepUp, PricingContext, QuoteConfig, QuoteItemInput, QuoteItemResult,
-    QuoteRequest, QuoteResult, QuoteVerdict, price_quote,
+    QuoteRequest, QuoteResult, QuoteVerdict, RestateItem, Restated, price_quote, restate, verdict,
 };
 pub use rules::{
     Benefit, CustomerCondition, CustomerFacts, PricingRule, RelationshipPrice, RuleExplanation,

@@ -306,25 +306,12 @@ pub(crate) fn evaluate(
         });
     }
     let totals = total(Currency::CNY, &converted)?.rounded()?;
-    let mut required_level = items
-        .iter()
-        .map(|i| i.required_level)
-        .max()
-        .unwrap_or(AuthorityLevel::CustomerManager);
-    let verdict = if !breaches.is_empty() {
-        QuoteVerdict::RegulatoryBreach
-    } else if totals.eva.is_negative() {
-        if request.strategic {
-            required_level = AuthorityLevel::HeadOffice;
-            QuoteVerdict::StrategicException
-        } else {
-            QuoteVerdict::Refused
-        }
-    } else if required_level == AuthorityLevel::CustomerManager {
-        QuoteVerdict::Acceptable
-    } else {
-        QuoteVerdict::NeedsApproval
-    };
+    let (verdict, required_level) = verdict(
+        &totals,
+        request.strategic,
+        items.iter().map(|i| i.required_level),
+        !breaches.is_empty(),
+    );
     let missing_prerequisites = match request.bundle {
         Some(bundle) => {
             let quoted: Vec<&Product> = request.items.iter().map(|i| i.product).collect();
@@ -359,6 +346,115 @@ pub(crate) fn evaluate(
         combined_contribution,
         hurdle_rate: ctx.config.economics.hurdle_rate,
         breached_limit_ids,
+    })
+}
+
+/// The verdict on rounded CNY `totals` and the level it requires, given each item's required
+/// level (see the module doc): a regulatory `breach` first; then total EVA < 0 is refused, or a
+/// strategic exception needing head office when `strategic`; else acceptable when every item
+/// needs only the customer manager, or needs approval at the highest level any item requires.
+/// A refused quote keeps the highest item level, for information.
+pub fn verdict(
+    totals: &Economics,
+    strategic: bool,
+    item_levels: impl IntoIterator<Item = AuthorityLevel>,
+    breach: bool,
+) -> (QuoteVerdict, AuthorityLevel) {
+    let level = item_levels
+        .into_iter()
+        .max()
+        .unwrap_or(AuthorityLevel::CustomerManager);
+    if breach {
+        (QuoteVerdict::RegulatoryBreach, level)
+    } else if totals.eva.is_negative() {
+        if strategic {
+            (QuoteVerdict::StrategicException, AuthorityLevel::HeadOffice)
+        } else {
+            (QuoteVerdict::Refused, level)
+        }
+    } else if level == AuthorityLevel::CustomerManager {
+        (QuoteVerdict::Acceptable, level)
+    } else {
+        (QuoteVerdict::NeedsApproval, level)
+    }
+}
+
+/// One item of a priced quote to restate, as stored: its kind, the terms of the price version it
+/// was priced on, its amount (balance products), its proposed price (possibly changed, e.g. by a
+/// covenant step-up), its term, its FX rate to CNY and the level its concession requires.
+#[derive(Clone, Debug)]
+pub struct RestateItem<'a> {
+    /// The product's kind.
+    pub kind: ProductKind,
+    /// The terms of the price version the item was priced on.
+    pub terms: &'a PriceTerms,
+    /// Balance products: the amount B.
+    pub amount: Option<Money>,
+    /// The proposed price the economics are taken at.
+    pub proposed: Price,
+    /// The term.
+    pub term: Term,
+    /// CNY per unit of the item's currency.
+    pub fx_rate: Decimal,
+    /// The level the item's concession requires.
+    pub required_level: AuthorityLevel,
+}
+
+/// A quote restated at its items' (possibly changed) proposed prices.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Restated {
+    /// Each item's economics in its own currency, in order.
+    pub items: Vec<Economics>,
+    /// Totals in CNY.
+    pub totals: Economics,
+    /// The verdict on the totals.
+    pub verdict: QuoteVerdict,
+    /// The level it requires.
+    pub required_level: AuthorityLevel,
+}
+
+/// Restates a priced quote's economics, totals and verdict from its stored items, exactly as
+/// [`price_quote`] computes them (each item exact, converted at its FX rate, summed, rounded
+/// once): a quote restated at unchanged prices reproduces its figures to the fen. Used for a new
+/// quote version whose only change is a price (a covenant step-up).
+pub fn restate(
+    items: &[RestateItem<'_>],
+    strategic: bool,
+    config: &EconomicsConfig,
+) -> Result<Restated, PricingError> {
+    let mut economics = Vec::with_capacity(items.len());
+    let mut converted = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let at = |e: PricingError| e.prefixed(&format!("items[{i}]"));
+        let basis = match item.proposed {
+            Price::Rate(customer_rate) => EconomicsBasis::Balance {
+                amount: item.amount.ok_or_else(|| {
+                    PricingError::invalid(format!("items[{i}].amount"), "is required")
+                })?,
+                customer_rate,
+            },
+            Price::AnnualFee(annual_fee) => EconomicsBasis::Fee { annual_fee },
+        };
+        let fraction = item
+            .term
+            .year_fraction()
+            .map_err(|v| at(PricingError::Invalid(vec![v])))?;
+        let exact = item_economics(item.kind, &basis, item.terms, fraction, config).map_err(at)?;
+        economics.push(exact.rounded()?);
+        converted.push(exact.converted(Currency::CNY, item.fx_rate)?);
+    }
+    let totals = total(Currency::CNY, &converted)?.rounded()?;
+    let (verdict, required_level) = verdict(
+        &totals,
+        strategic,
+        items.iter().map(|i| i.required_level),
+        false,
+    );
+    Ok(Restated {
+        items: economics,
+        totals,
+        verdict,
+        required_level,
     })
 }
 
@@ -1275,6 +1371,97 @@ mod tests {
             price_quote(&ctx(&w), &core(), &req),
             Err(PricingError::BundleNotEligible { unmet, .. }) if unmet[0].condition == "active"
         ));
+    }
+
+    #[test]
+    fn restating_reproduces_the_figures_and_follows_a_new_price() {
+        let w = world();
+        let mut usd = fee_item(&w, None);
+        usd.product = &w.usd_fee;
+        usd.terms = &w.usd_terms;
+        usd.term = Term::Months(6);
+        let req = request(vec![loan_item(&w, Some(415)), usd]);
+        let c = ctx(&w);
+        let q = price_quote(&c, &core(), &req).unwrap();
+        let items: Vec<RestateItem<'_>> = req
+            .items
+            .iter()
+            .zip(&q.items)
+            .map(|(i, r)| RestateItem {
+                kind: r.kind,
+                terms: i.terms,
+                amount: i.amount,
+                proposed: r.proposed_price,
+                term: i.term,
+                fx_rate: r.fx_rate,
+                required_level: r.required_level,
+            })
+            .collect();
+        let again = restate(&items, false, &c.config.economics).unwrap();
+        assert_eq!(again.totals, q.totals);
+        let priced: Vec<Economics> = q.items.iter().map(|i| i.economics).collect();
+        assert_eq!(again.items, priced);
+        assert_eq!(
+            (again.verdict, again.required_level),
+            (q.verdict, q.required_level)
+        );
+        // Stepped up 50 bp, the loan needs no approval and earns 10M × 0.50% = 50,000 more.
+        let mut stepped = items.clone();
+        stepped[0].proposed = Price::Rate(bp(465));
+        stepped[0].required_level = AuthorityLevel::CustomerManager;
+        let s = restate(&stepped, false, &c.config.economics).unwrap();
+        assert_eq!(
+            s.items[0].margin.minor_units() - q.items[0].economics.margin.minor_units(),
+            5_000_000
+        );
+        assert_eq!(
+            s.totals.eva.minor_units() - q.totals.eva.minor_units(),
+            5_000_000
+        );
+        assert_eq!(
+            (s.verdict, s.required_level),
+            (QuoteVerdict::Acceptable, AuthorityLevel::CustomerManager)
+        );
+        // A balance item without its amount is named.
+        stepped[0].amount = None;
+        assert!(matches!(
+            restate(&stepped, false, &c.config.economics),
+            Err(PricingError::Invalid(v)) if v[0].field == "items[0].amount"
+        ));
+    }
+
+    #[test]
+    fn the_verdict_follows_eva_strategy_and_levels() {
+        let eva = |yuan| Economics {
+            margin: cny(0),
+            operating_cost: cny(0),
+            expected_loss: cny(0),
+            economic_capital: cny(0),
+            risk_adjusted_return: cny(0),
+            eva: cny(yuan),
+            raroc: None,
+        };
+        use AuthorityLevel::*;
+        assert_eq!(
+            verdict(&eva(0), false, [CustomerManager], false),
+            (QuoteVerdict::Acceptable, CustomerManager)
+        );
+        assert_eq!(
+            verdict(&eva(1), false, [Outlet, SubBranch], false),
+            (QuoteVerdict::NeedsApproval, SubBranch)
+        );
+        assert_eq!(
+            verdict(&eva(-1), false, [Outlet], false),
+            (QuoteVerdict::Refused, Outlet)
+        );
+        assert_eq!(
+            verdict(&eva(-1), true, [Outlet], false),
+            (QuoteVerdict::StrategicException, HeadOffice)
+        );
+        assert_eq!(
+            verdict(&eva(5), false, [], true),
+            (QuoteVerdict::RegulatoryBreach, CustomerManager)
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::PricingService;
-use crate::cache::catalogue_version;
+use crate::cache::{CatalogueVersion, catalogue_version};
 use crate::convert::{self, stored_code, stored_decimal};
 use crate::error::{Result, ServiceError};
 use entity::{StoredSchedule, price_version, product};
@@ -80,6 +80,17 @@ pub async fn cached_product(
     product_id: &str,
 ) -> Result<Option<StoredProduct>> {
     let version = catalogue_version(&svc.db).await?;
+    cached_product_at(svc, &version, product_id).await
+}
+
+/// The product `product_id` with its price versions at catalogue `version` (read by the caller
+/// from the database), through the cache: a caller reading several products checks the version
+/// once.
+pub async fn cached_product_at(
+    svc: &PricingService,
+    version: &CatalogueVersion,
+    product_id: &str,
+) -> Result<Option<StoredProduct>> {
     let db = svc.db.clone();
     let id = product_id.to_owned();
     svc.catalogue

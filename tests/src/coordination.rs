@@ -1,0 +1,398 @@
+//! Helpers shared by the coordination service's end-to-end tests: a suite with a branch tree
+//! (HQ → BJ → BJ01/BJ02, HQ → SH → SH01), a staff directory, tokens carrying each employee's lines,
+//! a core enterprise with a supplier and two executives (one with cross-line consent, one
+//! without) created and linked through the registry, builders of opportunities and units, and
+//! what a refusal names (fields, the claim holder).
+
+use std::time::Duration;
+
+use bankmkt_proto::v1;
+use bankmkt_proto::v1::coordination_client::CoordinationClient;
+use bankmkt_proto::v1::customer_registry_client::CustomerRegistryClient;
+use tonic::transport::Channel;
+use tonic_types::StatusExt;
+
+use crate::{Backend, TestSuite};
+
+/// The customers of the campaign.
+#[derive(Debug, Clone)]
+pub struct Customers {
+    /// The core enterprise (corporate, BJ01).
+    pub core: String,
+    /// Its supplier (small business).
+    pub supplier: String,
+    /// An executive with cross-line consent.
+    pub exec: String,
+    /// An executive without any consent.
+    pub exec_no_consent: String,
+    /// Another corporate customer with no relationships.
+    pub other: String,
+}
+
+/// A suite with a coordination client, the registry set up, and tokens.
+#[derive(Debug)]
+pub struct World {
+    /// The running suite.
+    pub suite: TestSuite,
+    /// Coordination.
+    pub client: CoordinationClient<Channel>,
+    /// The registry.
+    pub registry: CustomerRegistryClient<Channel>,
+    /// m1: BJ01 corporate customer manager (creates the campaign).
+    pub m1: String,
+    /// m1b: another BJ01 corporate manager.
+    pub m1b: String,
+    /// m2: BJ01 small-business manager.
+    pub m2: String,
+    /// m4: BJ corporate manager, the "second branch".
+    pub m4: String,
+    /// m5: SH01 corporate manager.
+    pub m5: String,
+    /// The customers.
+    pub customers: Customers,
+}
+
+fn id_number(serial: u32, individual: bool) -> String {
+    use bankmkt_domain::customer::{resident_id_check_char, uscc_check_char};
+    if individual {
+        let body = format!("110105198001{:05}", 20_000 + serial % 1000);
+        let body = &body[..17];
+        format!(
+            "{body}{}",
+            resident_id_check_char(body).unwrap_or_else(|| panic!("check char"))
+        )
+    } else {
+        let body = format!("91110100M{:08}", 700_000 + serial);
+        format!(
+            "{body}{}",
+            uscc_check_char(&body).unwrap_or_else(|| panic!("check char"))
+        )
+    }
+}
+
+/// A token for `sub` at `branch` with `lines` and the customer-manager role.
+pub fn token(suite: &TestSuite, sub: &str, branch: &str, lines: &[&str]) -> String {
+    let lines: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+    suite
+        .authenticator()
+        .mint(
+            sub,
+            branch,
+            &lines,
+            &["customer_manager".to_owned()],
+            Duration::from_secs(600),
+        )
+        .unwrap_or_else(|e| panic!("mint: {e}"))
+}
+
+/// A unit of an opportunity.
+pub fn unit(
+    branch: &str,
+    line: v1::BusinessLine,
+    role: v1::UnitRole,
+    bps: i32,
+) -> v1::OpportunityUnit {
+    v1::OpportunityUnit {
+        unit_id: String::new(),
+        unit: Some(v1::UnitRef {
+            branch_id: branch.into(),
+            line: line as i32,
+        }),
+        role: role as i32,
+        share_bps: bps,
+    }
+}
+
+/// The campaign's units: BJ01 corporate lead 5000, small business 3000, retail 2000.
+pub fn campaign_units() -> Vec<v1::OpportunityUnit> {
+    use v1::BusinessLine::*;
+    vec![
+        unit("BJ01", Corporate, v1::UnitRole::Lead, 5000),
+        unit("BJ01", SmallBusiness, v1::UnitRole::Co, 3000),
+        unit("BJ01", Retail, v1::UnitRole::Co, 2000),
+    ]
+}
+
+/// An opportunity on `target` with `linked` targets and `units`.
+pub fn opportunity(
+    name: &str,
+    target: &str,
+    linked: &[&str],
+    units: Vec<v1::OpportunityUnit>,
+) -> v1::Opportunity {
+    v1::Opportunity {
+        name: name.into(),
+        opportunity_type: v1::OpportunityType::SupplyChainFinance as i32,
+        target_customer_id: target.into(),
+        linked_targets: linked
+            .iter()
+            .map(|c| v1::LinkedTarget {
+                customer_id: (*c).into(),
+                ..Default::default()
+            })
+            .collect(),
+        plan: "supply-chain finance for the core enterprise and its chain".into(),
+        units,
+        ..Default::default()
+    }
+}
+
+/// The field paths an `INVALID_ARGUMENT` names.
+pub fn fields(status: &tonic::Status) -> Vec<String> {
+    crate::registry::fields(status)
+}
+
+/// The holder an `ALREADY_EXISTS` names, if any.
+pub fn holder(status: &tonic::Status) -> Option<String> {
+    status
+        .get_error_details()
+        .error_info()
+        .and_then(|i| i.metadata.get("holder_opportunity_id").cloned())
+}
+
+impl World {
+    /// Starts a suite on `backend` and sets up the registry.
+    pub async fn start(backend: Backend) -> World {
+        use v1::BranchLevel::*;
+        use v1::BusinessLine::*;
+        let suite = TestSuite::start_on(backend, |_| {}).await;
+        let mut registry = CustomerRegistryClient::new(suite.channel("customer-registry").await);
+        let client = CoordinationClient::new(suite.channel("coordination").await);
+        let admin = suite.token("admin1", "HQ", &["admin"]);
+        let branch = |id: &str, parent: &str, level: v1::BranchLevel| v1::Branch {
+            branch_id: id.into(),
+            parent_id: parent.into(),
+            level: level as i32,
+            name: id.into(),
+            ..Default::default()
+        };
+        registry
+            .load_branches(TestSuite::authed(
+                v1::LoadBranchesRequest {
+                    idempotency_key: "tree".into(),
+                    branches: vec![
+                        branch("HQ", "", HeadOffice),
+                        branch("BJ", "HQ", Tier1Branch),
+                        branch("BJ01", "BJ", Tier2Branch),
+                        branch("BJ02", "BJ", Tier2Branch),
+                        branch("SH", "HQ", Tier1Branch),
+                        branch("SH01", "SH", Tier2Branch),
+                    ],
+                    effective_date: None,
+                },
+                &admin,
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("tree: {e:?}"));
+        let employee = |id: &str, branch: &str, line: v1::BusinessLine| v1::Employee {
+            employee_id: id.into(),
+            name: id.into(),
+            branch_id: branch.into(),
+            lines: vec![line as i32],
+            roles: vec![v1::Role::CustomerManager as i32],
+            ..Default::default()
+        };
+        registry
+            .load_employees(TestSuite::authed(
+                v1::LoadEmployeesRequest {
+                    idempotency_key: "staff".into(),
+                    employees: vec![
+                        employee("m1", "BJ01", Corporate),
+                        employee("m1b", "BJ01", Corporate),
+                        employee("m2", "BJ01", SmallBusiness),
+                        employee("m3", "BJ01", Retail),
+                        employee("m4", "BJ", Corporate),
+                        employee("m5", "SH01", Corporate),
+                        employee("x1", "SH01", Retail),
+                    ],
+                },
+                &admin,
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("staff: {e:?}"));
+        let m1 = token(&suite, "m1", "BJ01", &["corporate"]);
+        let mut serial = 0;
+        let mut create = async |kind: v1::CustomerKind, name: &str| {
+            serial += 1;
+            let individual = kind == v1::CustomerKind::Individual;
+            let request = v1::CreateCustomerRequest {
+                idempotency_key: format!("c{serial}"),
+                customer: Some(v1::Customer {
+                    kind: kind as i32,
+                    name: name.into(),
+                    identities: vec![v1::IdentityDocument {
+                        identity_type: if individual {
+                            v1::IdentityType::ResidentId as i32
+                        } else {
+                            v1::IdentityType::UnifiedSocialCreditCode as i32
+                        },
+                        number: id_number(serial, individual),
+                        ..Default::default()
+                    }],
+                    owning_branch_id: "BJ01".into(),
+                    primary_manager_id: "m1".into(),
+                    backup_manager_id: "m1b".into(),
+                    ..Default::default()
+                }),
+                source_refs: vec![],
+            };
+            registry
+                .create_customer(TestSuite::authed(request, &m1))
+                .await
+                .unwrap_or_else(|e| panic!("create {name}: {e:?}"))
+                .into_inner()
+                .customer
+                .unwrap_or_else(|| panic!("customer"))
+                .customer_id
+        };
+        let core = create(v1::CustomerKind::Corporate, "Core Steel Group").await;
+        let supplier = create(v1::CustomerKind::SmallBusiness, "Coil Supplier Ltd").await;
+        let exec = create(v1::CustomerKind::Individual, "Zhang Wei").await;
+        let exec_no_consent = create(v1::CustomerKind::Individual, "Li Na").await;
+        let other = create(v1::CustomerKind::Corporate, "Other Works").await;
+        let mut registry2 = registry.clone();
+        let mut link = async |t: v1::RelationshipType, from: &str, to: &str| {
+            registry2
+                .link_customers(TestSuite::authed(
+                    v1::LinkCustomersRequest {
+                        relationship: Some(v1::Relationship {
+                            relationship_type: t as i32,
+                            from_customer_id: from.into(),
+                            to_customer_id: to.into(),
+                            ..Default::default()
+                        }),
+                        reason: "known from the annual review".into(),
+                    },
+                    &m1,
+                ))
+                .await
+                .unwrap_or_else(|e| panic!("link {t:?}: {e:?}"));
+        };
+        link(v1::RelationshipType::SupplierOf, &supplier, &core).await;
+        link(v1::RelationshipType::ExecutiveOf, &exec, &core).await;
+        link(v1::RelationshipType::ExecutiveOf, &exec_no_consent, &core).await;
+        let current = registry
+            .get_consent(TestSuite::authed(
+                v1::GetConsentRequest {
+                    customer_id: exec.clone(),
+                },
+                &m1,
+            ))
+            .await
+            .map(|r| r.into_inner().consent.unwrap_or_default())
+            .unwrap_or_default();
+        registry
+            .update_consent(TestSuite::authed(
+                v1::UpdateConsentRequest {
+                    consent: Some(v1::Consent {
+                        customer_id: exec.clone(),
+                        cross_line_use: true,
+                        ..Default::default()
+                    }),
+                    expected_version: current.version,
+                    evidence: "signed form".into(),
+                },
+                &m1,
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("consent: {e:?}"));
+        World {
+            m1b: token(&suite, "m1b", "BJ01", &["corporate"]),
+            m2: token(&suite, "m2", "BJ01", &["small_business"]),
+            m4: token(&suite, "m4", "BJ", &["corporate"]),
+            m5: token(&suite, "m5", "SH01", &["corporate"]),
+            m1,
+            customers: Customers {
+                core,
+                supplier,
+                exec,
+                exec_no_consent,
+                other,
+            },
+            suite,
+            client,
+            registry,
+        }
+    }
+
+    /// Creates an opportunity as `token`.
+    pub async fn create(
+        &self,
+        token: &str,
+        key: &str,
+        opportunity: v1::Opportunity,
+    ) -> Result<v1::Opportunity, tonic::Status> {
+        self.client
+            .clone()
+            .create_opportunity(TestSuite::authed(
+                v1::CreateOpportunityRequest {
+                    idempotency_key: key.into(),
+                    opportunity: Some(opportunity),
+                    playbook_id: String::new(),
+                },
+                token,
+            ))
+            .await
+            .map(|r| r.into_inner().opportunity.unwrap_or_default())
+    }
+
+    /// The campaign around the core enterprise with the supplier and the consenting executive.
+    pub async fn campaign(&self) -> v1::Opportunity {
+        let c = &self.customers;
+        self.create(
+            &self.m1,
+            "campaign",
+            opportunity(
+                "Core Steel supply chain",
+                &c.core,
+                &[&c.supplier, &c.exec],
+                campaign_units(),
+            ),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("campaign: {e:?}"))
+    }
+
+    /// Moves `id` (at `version`) to `stage` as `token`.
+    pub async fn transition(
+        &self,
+        token: &str,
+        id: &str,
+        version: i64,
+        stage: v1::OpportunityStage,
+        reason: &str,
+    ) -> Result<v1::Opportunity, tonic::Status> {
+        self.client
+            .clone()
+            .transition_stage(TestSuite::authed(
+                v1::TransitionStageRequest {
+                    opportunity_id: id.into(),
+                    to_stage: stage as i32,
+                    reason: reason.into(),
+                    after_sales: None,
+                    expected_version: version,
+                },
+                token,
+            ))
+            .await
+            .map(|r| r.into_inner().opportunity.unwrap_or_default())
+    }
+
+    /// The active claims of `customer`, as `token` sees them.
+    pub async fn active_claims(&self, token: &str, customer: &str) -> Vec<v1::Claim> {
+        self.client
+            .clone()
+            .list_claims(TestSuite::authed(
+                v1::ListClaimsRequest {
+                    customer_id: customer.into(),
+                    active_only: true,
+                    ..Default::default()
+                },
+                token,
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("claims: {e:?}"))
+            .into_inner()
+            .claims
+    }
+}
