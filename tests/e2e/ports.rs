@@ -195,12 +195,12 @@ async fn typed_clients_get_unimplemented_for_rpcs_not_built_yet() {
     let suite = TestSuite::start().await;
     let token = suite.token("e1001", "HQ", &["customer_manager", "batch"]);
 
-    // Every CustomerRegistry and Pricing RPC is built; Coordination's activities, cadence and
-    // overdue RPCs and all of Attribution still answer UNIMPLEMENTED.
-    let mut coordination =
-        v1::coordination_client::CoordinationClient::new(suite.channel("coordination").await);
-    let got = coordination
-        .list_overdue(TestSuite::authed(v1::ListOverdueRequest::default(), &token))
+    // Every CustomerRegistry and Pricing RPC is built; all of Attribution still answers
+    // UNIMPLEMENTED.
+    let mut attribution =
+        v1::attribution_client::AttributionClient::new(suite.channel("attribution").await);
+    let got = attribution
+        .get_run(TestSuite::authed(v1::GetRunRequest::default(), &token))
         .await;
     assert_eq!(code(got), tonic::Code::Unimplemented);
 

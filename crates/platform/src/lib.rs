@@ -13,7 +13,8 @@
 //! - [`clock`]: the current instant and business date, controllable in tests.
 //! - [`client`]: outbound channels that forward the end user's identity and the trace context.
 //! - [`db`]: connect (SQLite WAL or Postgres schema) and migrate; [`migrations`] holds the shared tables.
-//! - [`outbox`], [`idempotency`], [`audit`]: the shared tables' one API.
+//! - [`outbox`], [`idempotency`], [`audit`]: the shared tables' one API; [`trail`] writes a
+//!   change's audit entry and outbox event together.
 //! - [`status`]: rich gRPC errors (field violations, preconditions, conflicts); [`paging`]: keyset page tokens.
 //! - [`pii`]: encryption at rest (AES-GCM with key ids) and blind indexes for personal data.
 //! - [`cache`]: the cache trait, its Redis and in-process backends, and read-through use.
@@ -39,6 +40,7 @@ pub mod shutdown;
 pub mod stack;
 pub mod status;
 pub mod telemetry;
+pub mod trail;
 
 pub use auth::Caller;
 pub use settings::{ServiceKind, Settings};

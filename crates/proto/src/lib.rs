@@ -5,6 +5,8 @@
 #![allow(missing_docs)] // generated code carries the proto comments; conversions are documented below.
 
 /// Package `bankmkt.v1`: every message, enum, client and server of the v1 contracts.
+pub mod wire;
+
 pub mod v1 {
     #![allow(clippy::all, clippy::pedantic)]
     tonic::include_proto!("bankmkt.v1");

@@ -4,31 +4,9 @@
 use bankmkt_domain::org::{BranchCode, BranchLevel, BusinessLine, Role};
 use bankmkt_platform::status::Violations;
 use bankmkt_proto::v1;
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
-/// A wire date to a calendar date.
-pub fn date_from_proto(date: &v1::Date) -> Result<NaiveDate, String> {
-    let month = u32::try_from(date.month).map_err(|_| "month out of range".to_owned())?;
-    let day = u32::try_from(date.day).map_err(|_| "day out of range".to_owned())?;
-    if !(1900..=9999).contains(&date.year) {
-        return Err(format!("year {} is outside 1900..=9999", date.year));
-    }
-    NaiveDate::from_ymd_opt(date.year, month, day).ok_or_else(|| {
-        format!(
-            "{}-{:02}-{:02} is not a calendar date",
-            date.year, date.month, date.day
-        )
-    })
-}
-
-/// A calendar date to the wire.
-pub fn date_to_proto(date: NaiveDate) -> v1::Date {
-    v1::Date {
-        year: date.year(),
-        month: date.month() as i32,
-        day: date.day() as i32,
-    }
-}
+pub use bankmkt_proto::wire::{date_from_proto, date_to_proto, timestamp};
 
 /// An optional wire date, recording a violation against `field` when it is invalid.
 pub fn optional_date(
@@ -130,14 +108,6 @@ pub fn role_to_proto(role: Role) -> v1::Role {
         Role::CoreBanking => v1::Role::CoreBanking,
         Role::Batch => v1::Role::Batch,
         Role::Service => v1::Role::Service,
-    }
-}
-
-/// A timestamp for the wire.
-pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: at.timestamp_subsec_nanos() as i32,
     }
 }
 

@@ -13,32 +13,10 @@ use bankmkt_domain::pricing::{
 };
 use bankmkt_platform::status::Violations;
 use bankmkt_proto::v1;
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
-/// A wire date to a calendar date.
-pub fn date_from_proto(date: &v1::Date) -> Result<NaiveDate, String> {
-    if !(1900..=9999).contains(&date.year) {
-        return Err(format!("year {} is outside 1900..=9999", date.year));
-    }
-    let month = u32::try_from(date.month).map_err(|_| "month out of range".to_owned())?;
-    let day = u32::try_from(date.day).map_err(|_| "day out of range".to_owned())?;
-    NaiveDate::from_ymd_opt(date.year, month, day).ok_or_else(|| {
-        format!(
-            "{}-{:02}-{:02} is not a calendar date",
-            date.year, date.month, date.day
-        )
-    })
-}
-
-/// A calendar date to the wire.
-pub fn date_to_proto(date: NaiveDate) -> v1::Date {
-    v1::Date {
-        year: date.year(),
-        month: date.month() as i32,
-        day: date.day() as i32,
-    }
-}
+pub use bankmkt_proto::wire::{date_from_proto, date_to_proto, timestamp};
 
 /// An optional wire date; a violation against `field` when it is set and invalid.
 pub fn optional_date(
@@ -189,14 +167,6 @@ pub fn decimal_to_proto(d: Decimal) -> v1::Decimal {
 /// A stored decimal string.
 pub fn stored_decimal(what: &str, raw: &str) -> Result<Decimal, String> {
     Decimal::from_str(raw).map_err(|e| format!("stored {what} {raw:?} is not a decimal: {e}"))
-}
-
-/// A timestamp for the wire.
-pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: at.timestamp_subsec_nanos() as i32,
-    }
 }
 
 /// Who did something, when and why, for the wire.
