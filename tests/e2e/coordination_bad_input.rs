@@ -4,7 +4,11 @@
 
 use bankmkt_e2e::Backend;
 use bankmkt_e2e::TestSuite;
-use bankmkt_e2e::coordination::{World, campaign_units, fields, opportunity, unit};
+use bankmkt_e2e::coordination::{
+    World, bid, campaign_units, date_after, fields, opportunity, playbook, proposal, role_token,
+    step, unit,
+};
+use bankmkt_e2e::coordination::{monthly_visits, referral, visit};
 use bankmkt_e2e::fingerprint::fingerprint;
 use bankmkt_platform::settings::ServiceKind;
 use bankmkt_proto::v1;
@@ -53,6 +57,27 @@ async fn bad_input_names_the_field_and_changes_nothing(backend: Backend) {
         )
         .await
         .expect("lost");
+    // Tasks, playbooks and bids: a task, a playbook of another type and an open bid.
+    let team_lead = role_token(&w.suite, "tl1", "BJ01", &["corporate"], &["team_lead"]);
+    let task = w
+        .create_task(&w.m1, &opp.opportunity_id, opp.version, "m1", None, 2)
+        .await
+        .expect("task");
+    let general = w
+        .create_playbook(
+            &team_lead,
+            playbook(
+                "General visits",
+                v1::OpportunityType::General,
+                vec![step("visit", Corporate, 1)],
+            ),
+        )
+        .await
+        .expect("playbook");
+    let open_bid = w
+        .open_bid(&w.m1, &opp.opportunity_id, opp.version)
+        .await
+        .expect("bid");
     let settings = w.suite.settings();
     let before = fingerprint(&settings, ServiceKind::Coordination).await;
     let mut client = w.client.clone();
@@ -304,10 +329,571 @@ async fn bad_input_names_the_field_and_changes_nothing(backend: Backend) {
         None,
         "join by a unit already in",
     );
+    tasks_playbooks_bids(&w, &opp, &lost, &task, &general, &open_bid, &team_lead).await;
+    // Referrals, activities, rules and overdue (slice 2b).
+    let admin = w.suite.token("admin1", "HQ", &["admin"]);
+    let create_referral = |key: &str, r: v1::Referral| v1::CreateReferralRequest {
+        idempotency_key: key.into(),
+        referral: Some(r),
+    };
+    check(
+        client
+            .create_referral(TestSuite::authed(
+                create_referral("r1", referral(&c.core, "BJ01", Corporate, Corporate)),
+                &w.m1,
+            ))
+            .await,
+        Code::InvalidArgument,
+        Some("referral.to_line"),
+        "a referral to the same line",
+    );
+    check(
+        client
+            .create_referral(TestSuite::authed(
+                create_referral(
+                    "r2",
+                    referral(&c.exec_no_consent, "BJ01", Corporate, Retail),
+                ),
+                &w.m1,
+            ))
+            .await,
+        Code::FailedPrecondition,
+        None,
+        "a referral of an individual without consent",
+    );
+    let mut no_interest = referral(&c.core, "BJ01", Corporate, Retail);
+    no_interest.interest = None;
+    check(
+        client
+            .create_referral(TestSuite::authed(create_referral("r3", no_interest), &w.m1))
+            .await,
+        Code::InvalidArgument,
+        Some("referral.interest"),
+        "a referral without interest",
+    );
+    check(
+        client
+            .create_referral(TestSuite::authed(
+                create_referral("r4", referral(&c.core, "BJ01", Retail, SmallBusiness)),
+                &w.m1,
+            ))
+            .await,
+        Code::InvalidArgument,
+        Some("referral.from_unit.line"),
+        "a referral from a line the referrer does not work in",
+    );
+    check(
+        client
+            .create_referral(TestSuite::authed(
+                create_referral("", referral(&c.core, "BJ01", Corporate, Retail)),
+                &w.m1,
+            ))
+            .await,
+        Code::InvalidArgument,
+        Some("idempotency_key"),
+        "a referral without a key",
+    );
+    check(
+        client
+            .accept_referral(TestSuite::authed(
+                v1::AcceptReferralRequest {
+                    referral_id: "0190b5a4-0000-7000-8000-000000000001".into(),
+                    ..Default::default()
+                },
+                &w.m2,
+            ))
+            .await,
+        Code::NotFound,
+        None,
+        "accepting an unknown referral",
+    );
+    check(
+        client
+            .decline_referral(TestSuite::authed(
+                v1::DeclineReferralRequest {
+                    referral_id: "0190b5a4-0000-7000-8000-000000000001".into(),
+                    reason: String::new(),
+                    expected_version: 1,
+                },
+                &w.m2,
+            ))
+            .await,
+        Code::InvalidArgument,
+        Some("reason"),
+        "declining without a reason",
+    );
+    check(
+        client
+            .record_referral_outcome(TestSuite::authed(
+                v1::RecordReferralOutcomeRequest {
+                    idempotency_key: "o1".into(),
+                    referral_id: "0190b5a4-0000-7000-8000-000000000001".into(),
+                    outcome: Some(v1::ReferralOutcome {
+                        converted: true,
+                        ..Default::default()
+                    }),
+                },
+                &w.m2,
+            ))
+            .await,
+        Code::InvalidArgument,
+        Some("outcome.conversion_id"),
+        "a conversion without its id",
+    );
+    check(
+        client
+            .get_referrer_score(TestSuite::authed(
+                v1::GetReferrerScoreRequest::default(),
+                &w.m1,
+            ))
+            .await,
+        Code::InvalidArgument,
+        Some("employee_id"),
+        "a score of nobody",
+    );
+    let create_activity = |key: &str, a: v1::Activity| v1::CreateActivityRequest {
+        idempotency_key: key.into(),
+        activity: Some(a),
+    };
+    let mut by_phone = visit("m1", "BJ01", Corporate, &[&c.core]);
+    by_phone.channel = v1::ContactChannel::Phone as i32;
+    check(
+        client
+            .create_activity(TestSuite::authed(create_activity("a1", by_phone), &w.m1))
+            .await,
+        Code::InvalidArgument,
+        Some("activity.channel"),
+        "a visit by phone",
+    );
+    let mut backwards = visit("m1", "BJ01", Corporate, &[&c.core]);
+    backwards.end_time = backwards.start_time.map(|mut t| {
+        t.seconds -= 60;
+        t
+    });
+    check(
+        client
+            .create_activity(TestSuite::authed(create_activity("a2", backwards), &w.m1))
+            .await,
+        Code::InvalidArgument,
+        Some("activity.end_time"),
+        "end before start",
+    );
+    let mut future = visit("m1", "BJ01", Corporate, &[&c.core]);
+    future.start_time = Some(prost_types::Timestamp {
+        seconds: chrono::Utc::now().timestamp() + 86_400,
+        nanos: 0,
+    });
+    future.end_time = None;
+    check(
+        client
+            .create_activity(TestSuite::authed(create_activity("a3", future), &w.m1))
+            .await,
+        Code::InvalidArgument,
+        Some("activity.start_time"),
+        "a start in the future",
+    );
+    let mut nobody = visit("m1", "BJ01", Corporate, &[&c.core]);
+    nobody.participants.clear();
+    check(
+        client
+            .create_activity(TestSuite::authed(create_activity("a4", nobody), &w.m1))
+            .await,
+        Code::InvalidArgument,
+        Some("activity.participants"),
+        "no participant",
+    );
+    check(
+        client
+            .create_activity(TestSuite::authed(
+                create_activity("a5", visit("m1", "BJ01", Corporate, &[&c.exec_no_consent])),
+                &w.m1,
+            ))
+            .await,
+        Code::FailedPrecondition,
+        None,
+        "a visit to an individual without consent",
+    );
+    check(
+        client
+            .create_activity(TestSuite::authed(
+                create_activity("a6", visit("m5", "BJ01", Corporate, &[&c.core])),
+                &w.m1,
+            ))
+            .await,
+        Code::FailedPrecondition,
+        None,
+        "a participant outside the unit",
+    );
+    let mut zero_window = monthly_visits(chrono::Utc::now().date_naive());
+    zero_window.window_months = 0;
+    check(
+        client
+            .create_cadence_rule(TestSuite::authed(
+                v1::CreateCadenceRuleRequest {
+                    rule: Some(zero_window),
+                },
+                &admin,
+            ))
+            .await,
+        Code::InvalidArgument,
+        Some("rule.window_months"),
+        "a cadence window of zero months",
+    );
+    check(
+        client
+            .create_sla_rule(TestSuite::authed(
+                v1::CreateSlaRuleRequest {
+                    rule: Some(v1::SlaRule {
+                        name: "no subject".into(),
+                        working_days: 3,
+                        effective: monthly_visits(chrono::Utc::now().date_naive()).effective,
+                        ..Default::default()
+                    }),
+                },
+                &admin,
+            ))
+            .await,
+        Code::InvalidArgument,
+        Some("rule.subject"),
+        "an SLA rule without a subject",
+    );
+    let ts = |days: i64| prost_types::Timestamp {
+        seconds: chrono::Utc::now().timestamp() + days * 86_400,
+        nanos: 0,
+    };
+    check(
+        client
+            .stream_touchpoints(TestSuite::authed(
+                v1::StreamTouchpointsRequest {
+                    start_time: Some(ts(-420)),
+                    end_time: Some(ts(0)),
+                    ..Default::default()
+                },
+                &admin,
+            ))
+            .await,
+        Code::InvalidArgument,
+        Some("end_time"),
+        "a touchpoint range over 13 months",
+    );
+    check(
+        client
+            .list_overdue(TestSuite::authed(
+                v1::ListOverdueRequest {
+                    kinds: vec![42],
+                    ..Default::default()
+                },
+                &w.m1,
+            ))
+            .await,
+        Code::InvalidArgument,
+        Some("kinds[0]"),
+        "an unknown overdue kind",
+    );
     let after = fingerprint(&settings, ServiceKind::Coordination).await;
     assert_eq!(
         before, after,
         "a refused request changed the coordination database"
     );
     w.suite.stop().await;
+}
+
+/// Bad input to needs, solution, tasks, playbooks and bids (slice 2a).
+async fn tasks_playbooks_bids(
+    w: &World,
+    opp: &v1::Opportunity,
+    lost: &v1::Opportunity,
+    task: &v1::Task,
+    general: &v1::Playbook,
+    open_bid: &v1::Bid,
+    team_lead: &str,
+) {
+    let mut client = w.client.clone();
+    let id = opp.opportunity_id.clone();
+    let needs = |opportunity: &v1::Opportunity, priority: i32| v1::UpdateNeedsStatementRequest {
+        opportunity_id: opportunity.opportunity_id.clone(),
+        needs_statement: Some(v1::NeedsStatement {
+            summary: "needs".into(),
+            needs: vec![v1::CustomerNeed {
+                need_id: "n1".into(),
+                category: "financing".into(),
+                description: "a loan".into(),
+                priority,
+                product_ids: vec![],
+            }],
+            updated: None,
+        }),
+        expected_version: opportunity.version,
+    };
+    check(
+        client
+            .update_needs_statement(TestSuite::authed(needs(opp, 9), &w.m1))
+            .await,
+        Code::InvalidArgument,
+        Some("needs_statement.needs[0].priority"),
+        "need of priority 9",
+    );
+    check(
+        client
+            .update_needs_statement(TestSuite::authed(needs(lost, 1), &w.m1))
+            .await,
+        Code::FailedPrecondition,
+        None,
+        "needs of a lost opportunity",
+    );
+    check(
+        client
+            .set_solution_quote(TestSuite::authed(
+                v1::SetSolutionQuoteRequest {
+                    opportunity_id: id.clone(),
+                    quote_id: "not-a-quote".into(),
+                    expected_version: opp.version,
+                },
+                &w.m1,
+            ))
+            .await,
+        Code::InvalidArgument,
+        Some("quote_id"),
+        "malformed quote id",
+    );
+    check(
+        w.create_task(&w.m1, &id, opp.version, "m1", Some(date_after(-2)), 0)
+            .await,
+        Code::InvalidArgument,
+        Some("task.due_date"),
+        "task due before its creation",
+    );
+    check(
+        w.create_task(&w.m1, &id, opp.version, "m1", None, -1).await,
+        Code::InvalidArgument,
+        Some("due_in_working_days"),
+        "negative due offset",
+    );
+    check(
+        w.create_task(&w.m1, &id, opp.version, "m5", None, 1).await,
+        Code::FailedPrecondition,
+        None,
+        "task owner not a member",
+    );
+    check(
+        client
+            .create_task(TestSuite::authed(
+                v1::CreateTaskRequest {
+                    task: Some(v1::Task {
+                        opportunity_id: id.clone(),
+                        title: " ".into(),
+                        owner_employee_id: "m1".into(),
+                        ..Default::default()
+                    }),
+                    due_in_working_days: 1,
+                    expected_version: opp.version,
+                },
+                &w.m1,
+            ))
+            .await,
+        Code::InvalidArgument,
+        Some("task.title"),
+        "task without a title",
+    );
+    let update_task = |paths: &[&str], expected: i64| v1::UpdateTaskRequest {
+        task: Some(v1::Task {
+            task_id: task.task_id.clone(),
+            title: "renamed".into(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+        }),
+        expected_version: expected,
+    };
+    check(
+        client
+            .update_task(TestSuite::authed(
+                update_task(&["title"], task.version + 1),
+                &w.m1,
+            ))
+            .await,
+        Code::Aborted,
+        None,
+        "stale task update",
+    );
+    check(
+        client
+            .update_task(TestSuite::authed(
+                update_task(&["opportunity_id"], task.version),
+                &w.m1,
+            ))
+            .await,
+        Code::InvalidArgument,
+        Some("update_mask.paths[0]"),
+        "task field that cannot change",
+    );
+    check(
+        client
+            .list_tasks(TestSuite::authed(
+                v1::ListTasksRequest {
+                    page_size: -1,
+                    ..Default::default()
+                },
+                &w.m1,
+            ))
+            .await,
+        Code::InvalidArgument,
+        Some("page_size"),
+        "negative task page size",
+    );
+    check(
+        w.create_playbook(
+            team_lead,
+            playbook("empty", v1::OpportunityType::General, vec![]),
+        )
+        .await,
+        Code::InvalidArgument,
+        Some("playbook.steps"),
+        "playbook without steps",
+    );
+    check(
+        w.create_playbook(
+            &w.m1,
+            playbook(
+                "by a manager",
+                v1::OpportunityType::General,
+                vec![step("a", Corporate, 0)],
+            ),
+        )
+        .await,
+        Code::PermissionDenied,
+        None,
+        "playbook by a customer manager",
+    );
+    check(
+        client
+            .apply_playbook(TestSuite::authed(
+                v1::ApplyPlaybookRequest {
+                    idempotency_key: "mismatch".into(),
+                    opportunity_id: id.clone(),
+                    playbook_id: general.playbook_id.clone(),
+                    playbook_version: 0,
+                    start_date: None,
+                    expected_version: opp.version,
+                },
+                &w.m1,
+            ))
+            .await,
+        Code::FailedPrecondition,
+        None,
+        "playbook of another type",
+    );
+    check(
+        client
+            .get_playbook(TestSuite::authed(
+                v1::GetPlaybookRequest {
+                    playbook_id: "0190b3c0-0000-7000-8000-000000000000".into(),
+                    version: 0,
+                },
+                &w.m1,
+            ))
+            .await,
+        Code::NotFound,
+        None,
+        "unknown playbook",
+    );
+    check(
+        client
+            .create_opportunity(TestSuite::authed(
+                v1::CreateOpportunityRequest {
+                    idempotency_key: "bad-playbook".into(),
+                    opportunity: Some(opportunity("x", &w.customers.other, &[], campaign_units())),
+                    playbook_id: "nope".into(),
+                },
+                &w.m1,
+            ))
+            .await,
+        Code::InvalidArgument,
+        Some("playbook_id"),
+        "malformed playbook id at creation",
+    );
+    check(
+        client
+            .open_bid(TestSuite::authed(
+                v1::OpenBidRequest {
+                    bid: Some(bid(&id, -60)),
+                    expected_version: opp.version,
+                },
+                &w.m1,
+            ))
+            .await,
+        Code::InvalidArgument,
+        Some("bid.close_time"),
+        "bid closing in the past",
+    );
+    check(
+        w.open_bid(&w.m1, &id, opp.version).await,
+        Code::FailedPrecondition,
+        None,
+        "second open bid",
+    );
+    check(
+        client
+            .submit_bid_proposal(TestSuite::authed(
+                v1::SubmitBidProposalRequest {
+                    bid_id: open_bid.bid_id.clone(),
+                    proposal: Some(proposal(
+                        "BJ01",
+                        Corporate,
+                        vec![
+                            unit("BJ01", Corporate, v1::UnitRole::Lead, 5000),
+                            unit("BJ01", Retail, v1::UnitRole::Co, 4999),
+                        ],
+                    )),
+                    expected_version: open_bid.version,
+                },
+                &w.m1,
+            ))
+            .await,
+        Code::InvalidArgument,
+        Some("proposal.proposed_units"),
+        "proposal summing to 9,999",
+    );
+    let award = |proposal_id: &str, reason: &str| v1::AwardBidRequest {
+        bid_id: open_bid.bid_id.clone(),
+        proposal_id: proposal_id.into(),
+        reason: reason.into(),
+        expected_version: open_bid.version,
+    };
+    check(
+        client
+            .award_bid(TestSuite::authed(
+                award("0190b3c0-0000-7000-8000-000000000000", ""),
+                &w.m1,
+            ))
+            .await,
+        Code::InvalidArgument,
+        Some("reason"),
+        "award without a reason",
+    );
+    check(
+        client
+            .award_bid(TestSuite::authed(
+                award("0190b3c0-0000-7000-8000-000000000000", "best plan"),
+                &w.m1,
+            ))
+            .await,
+        Code::InvalidArgument,
+        Some("proposal_id"),
+        "award of a proposal not in the bid",
+    );
+    check(
+        client
+            .get_bid(TestSuite::authed(
+                v1::GetBidRequest {
+                    bid_id: "0190b3c0-0000-7000-8000-000000000000".into(),
+                },
+                &w.m1,
+            ))
+            .await,
+        Code::NotFound,
+        None,
+        "unknown bid",
+    );
 }

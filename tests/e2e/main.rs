@@ -2,7 +2,12 @@
 //! over gRPC and HTTP like any client would.
 
 mod coordination_bad_input;
+mod coordination_bids;
 mod coordination_opportunities;
+mod coordination_overdue;
+mod coordination_referrals;
+mod coordination_solution;
+mod coordination_tasks;
 mod gateway;
 mod limits;
 mod otlp;

@@ -396,3 +396,292 @@ impl World {
             .claims
     }
 }
+
+/// The calendar date `days` after today (UTC), for the wire.
+pub fn date_after(days: i64) -> v1::Date {
+    use chrono::Datelike;
+    let d = chrono::Utc::now().date_naive() + chrono::Duration::days(days);
+    v1::Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    }
+}
+
+/// A bid on opportunity `id` closing `seconds` from now (negative: in the past).
+pub fn bid(id: &str, seconds: i64) -> v1::Bid {
+    let mut bid = v1::Bid {
+        opportunity_id: id.into(),
+        description: "who leads the group relationship".into(),
+        close_time: Some(Default::default()),
+        ..Default::default()
+    };
+    if let Some(t) = bid.close_time.as_mut() {
+        t.seconds = chrono::Utc::now().timestamp() + seconds;
+    }
+    bid
+}
+
+/// A token for `sub` at `branch` with `lines` and `roles`.
+pub fn role_token(
+    suite: &TestSuite,
+    sub: &str,
+    branch: &str,
+    lines: &[&str],
+    roles: &[&str],
+) -> String {
+    let lines: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+    let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
+    suite
+        .authenticator()
+        .mint(sub, branch, &lines, &roles, Duration::from_secs(600))
+        .unwrap_or_else(|e| panic!("mint: {e}"))
+}
+
+/// A playbook step owned by `line` (the lead's when unspecified), due `offset` working days
+/// after the start.
+pub fn step(id: &str, line: v1::BusinessLine, offset: i32) -> v1::PlaybookStep {
+    v1::PlaybookStep {
+        step_id: id.into(),
+        title: format!("step {id}"),
+        description: String::new(),
+        stage: v1::OpportunityStage::Preparation as i32,
+        owner_line: line as i32,
+        owner_role: v1::MemberRole::Unspecified as i32,
+        due_offset_working_days: offset,
+    }
+}
+
+/// An active playbook of `kind` with `steps`.
+pub fn playbook(
+    name: &str,
+    kind: v1::OpportunityType,
+    steps: Vec<v1::PlaybookStep>,
+) -> v1::Playbook {
+    v1::Playbook {
+        name: name.into(),
+        opportunity_type: kind as i32,
+        steps,
+        active: true,
+        ..Default::default()
+    }
+}
+
+/// A proposal of `unit` to lead with `units`.
+pub fn proposal(
+    branch: &str,
+    line: v1::BusinessLine,
+    units: Vec<v1::OpportunityUnit>,
+) -> v1::BidProposal {
+    v1::BidProposal {
+        unit: Some(v1::UnitRef {
+            branch_id: branch.into(),
+            line: line as i32,
+        }),
+        proposed_units: units,
+        plan: "we know the group best".into(),
+        ..Default::default()
+    }
+}
+
+impl World {
+    /// Adds `employee` to `unit_id` of opportunity `id` (at `version`) as `token`; returns the
+    /// opportunity's new version.
+    pub async fn add_member(
+        &self,
+        token: &str,
+        id: &str,
+        version: i64,
+        employee: &str,
+        unit_id: &str,
+    ) -> Result<i64, tonic::Status> {
+        self.client
+            .clone()
+            .add_member(TestSuite::authed(
+                v1::AddMemberRequest {
+                    opportunity_id: id.into(),
+                    member: Some(v1::Member {
+                        employee_id: employee.into(),
+                        unit_id: unit_id.into(),
+                        role: v1::MemberRole::CustomerManager as i32,
+                        added: None,
+                    }),
+                    expected_version: version,
+                },
+                token,
+            ))
+            .await
+            .map(|r| r.into_inner().opportunity_version)
+    }
+
+    /// Creates a task on opportunity `id` (at `version`) as `token`, owned by `owner`, due on
+    /// `due` or else in `in_days` working days.
+    pub async fn create_task(
+        &self,
+        token: &str,
+        id: &str,
+        version: i64,
+        owner: &str,
+        due: Option<v1::Date>,
+        in_days: i32,
+    ) -> Result<v1::Task, tonic::Status> {
+        self.client
+            .clone()
+            .create_task(TestSuite::authed(
+                v1::CreateTaskRequest {
+                    task: Some(v1::Task {
+                        opportunity_id: id.into(),
+                        title: "visit the treasurer".into(),
+                        owner_employee_id: owner.into(),
+                        due_date: due,
+                        ..Default::default()
+                    }),
+                    due_in_working_days: in_days,
+                    expected_version: version,
+                },
+                token,
+            ))
+            .await
+            .map(|r| r.into_inner().task.unwrap_or_default())
+    }
+
+    /// Creates `playbook` as `token`.
+    pub async fn create_playbook(
+        &self,
+        token: &str,
+        playbook: v1::Playbook,
+    ) -> Result<v1::Playbook, tonic::Status> {
+        self.client
+            .clone()
+            .create_playbook(TestSuite::authed(
+                v1::CreatePlaybookRequest {
+                    playbook: Some(playbook),
+                },
+                token,
+            ))
+            .await
+            .map(|r| r.into_inner().playbook.unwrap_or_default())
+    }
+
+    /// Opens a bid on opportunity `id` (at `version`) as `token`, closing in an hour.
+    pub async fn open_bid(
+        &self,
+        token: &str,
+        id: &str,
+        version: i64,
+    ) -> Result<v1::Bid, tonic::Status> {
+        self.client
+            .clone()
+            .open_bid(TestSuite::authed(
+                v1::OpenBidRequest {
+                    bid: Some(bid(id, 3600)),
+                    expected_version: version,
+                },
+                token,
+            ))
+            .await
+            .map(|r| r.into_inner().bid.unwrap_or_default())
+    }
+}
+
+/// A referral of `customer` from `from_branch`/`from_line` to `to_line`, interested in payroll.
+pub fn referral(
+    customer: &str,
+    from_branch: &str,
+    from_line: v1::BusinessLine,
+    to_line: v1::BusinessLine,
+) -> v1::Referral {
+    v1::Referral {
+        customer_id: customer.into(),
+        from_unit: Some(v1::UnitRef {
+            branch_id: from_branch.into(),
+            line: from_line as i32,
+        }),
+        to_line: to_line as i32,
+        interest: Some(v1::ExpressedInterest {
+            category: v1::ProductCategory::Payroll as i32,
+            description: "payroll for 300 staff".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A visit by `employee` of `unit_branch`/`line` to `customers`, an hour ago.
+pub fn visit(
+    employee: &str,
+    unit_branch: &str,
+    line: v1::BusinessLine,
+    customers: &[&str],
+) -> v1::Activity {
+    let start = chrono::Utc::now() - chrono::Duration::hours(1);
+    let mut activity = v1::Activity {
+        activity_type: v1::ActivityType::Visit as i32,
+        channel: v1::ContactChannel::InPerson as i32,
+        subject: "quarterly visit".into(),
+        record: "discussed supply-chain finance and payroll".into(),
+        start_time: Some(Default::default()),
+        end_time: Some(Default::default()),
+        participants: vec![v1::Participant {
+            employee_id: employee.into(),
+            unit: Some(v1::UnitRef {
+                branch_id: unit_branch.into(),
+                line: line as i32,
+            }),
+        }],
+        customer_ids: customers.iter().map(|c| (*c).to_owned()).collect(),
+        ..Default::default()
+    };
+    if let Some(t) = activity.start_time.as_mut() {
+        t.seconds = start.timestamp();
+    }
+    if let Some(t) = activity.end_time.as_mut() {
+        t.seconds = start.timestamp() + 1800;
+    }
+    activity
+}
+
+/// A cadence rule: corporate customers at least one visit a month, from `start`.
+pub fn monthly_visits(start: chrono::NaiveDate) -> v1::CadenceRule {
+    use chrono::Datelike;
+    v1::CadenceRule {
+        name: "large customers: a visit a month".into(),
+        kinds: vec![v1::CustomerKind::Corporate as i32],
+        min_activities: 1,
+        window_months: 1,
+        effective: Some(v1::EffectiveRange {
+            start_date: Some(v1::Date {
+                year: start.year(),
+                month: start.month() as i32,
+                day: start.day() as i32,
+            }),
+            end_date: None,
+        }),
+        ..Default::default()
+    }
+}
+
+/// `(audit entries, outbox events)` of coordination about `id` with `action` and `event`.
+pub async fn trail(suite: &TestSuite, id: &str, action: &str, event: &str) -> (u64, u64) {
+    use bankmkt_platform::{audit, outbox};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let db = bankmkt_platform::db::connect(
+        &suite.settings(),
+        bankmkt_platform::settings::ServiceKind::Coordination,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("coordination db: {e}"));
+    let audits = audit::entity::Entity::find()
+        .filter(audit::entity::Column::TargetId.eq(id))
+        .filter(audit::entity::Column::Action.eq(action))
+        .count(&db)
+        .await
+        .unwrap_or_else(|e| panic!("audit: {e}"));
+    let events = outbox::entity::Entity::find()
+        .filter(outbox::entity::Column::AggregateId.eq(id))
+        .filter(outbox::entity::Column::EventType.eq(event))
+        .count(&db)
+        .await
+        .unwrap_or_else(|e| panic!("outbox: {e}"));
+    (audits, events)
+}

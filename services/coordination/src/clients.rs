@@ -371,3 +371,22 @@ impl Pricing {
         })
     }
 }
+
+// -- slice 2b: signed registry calls for referrals, activities and overdue (see crate::directory) --
+impl Registry {
+    /// The registry client with `message` signed for `caller` (the calls of
+    /// [`crate::directory`]).
+    pub fn signed<T>(
+        &self,
+        caller: &Caller,
+        message: T,
+    ) -> Result<(CustomerRegistryClient<Channel>, tonic::Request<T>)> {
+        Ok((self.client.clone(), self.request(caller, message)?))
+    }
+
+    /// A registry status as this service's error, about `kind` `id`.
+    pub fn callee_error(status: tonic::Status, kind: &'static str, id: &str) -> ServiceError {
+        from_callee("customer registry", status, kind, id)
+    }
+}
+// -- end slice 2b --

@@ -14,26 +14,45 @@
 //!   transaction; [`error`] is the one error type and its conversion to `tonic::Status`;
 //!   [`convert`] the wire ↔ domain conversions, paging and idempotency helpers; [`entity`] the
 //!   sea-orm entities of the tables [`migrations`] creates.
+//! - [`solution`] owns the needs statement and the solution quote (checked with pricing);
+//!   [`tasks`] the tasks; [`playbooks`] the versioned playbooks and their application;
+//!   [`bids`] internal bidding for the lead; [`m0302`] their tables and entities.
 //! - [`Migrator`] applies the schema; [`run`] serves the service until shutdown, and [`migrate`]
 //!   applies the schema.
+//! - Slice 2b: [`referrals`] (routing, decisions, outcomes, referrer scores), [`activities`]
+//!   (activities with per-channel consent, touchpoint stream), [`rules`] (versioned cadence and
+//!   SLA rules) and [`overdue`] (`ListOverdue`); [`directory`] reads what they need from the
+//!   registry; [`rows`] holds the entities of the tables [`m0303`] creates.
 //!
-//! RPCs not built yet (tasks, playbooks, needs statement, solution quote, bidding, referrals,
-//! activities, cadence and SLA rules, overdue) answer `UNIMPLEMENTED` (the generated default);
-//! nothing returns made-up data.
+//! Every RPC of the contract is built; nothing returns made-up data.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod bids;
 pub mod claims;
 pub mod clients;
 pub mod convert;
 pub mod entity;
 pub mod error;
+pub mod m0302;
 pub mod members;
 pub mod migrations;
 pub mod opportunities;
+pub mod playbooks;
 pub mod record;
 pub mod shares;
+pub mod solution;
 pub mod store;
+// -- slice 2b modules: referrals, activities, rules, overdue --
+pub mod activities;
+pub mod directory;
+pub mod m0303;
+pub mod overdue;
+pub mod referrals;
+pub mod rows;
+pub mod rules;
+// -- end slice 2b modules --
+pub mod tasks;
 
 use bankmkt_platform::Caller;
 use bankmkt_platform::bootstrap::ServiceContext;
@@ -283,6 +302,306 @@ impl Coordination for CoordinationService {
     }
 
     // -- end claims --
+
+    // -- referrals: methods below, up to the end anchor, belong to referrals --
+    async fn create_referral(
+        &self,
+        request: Request<v1::CreateReferralRequest>,
+    ) -> Result<Response<v1::CreateReferralResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(referrals::create(self, &caller, &request_id, message).await)
+    }
+
+    async fn get_referral(
+        &self,
+        request: Request<v1::GetReferralRequest>,
+    ) -> Result<Response<v1::GetReferralResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(referrals::get(self, &caller, message).await)
+    }
+
+    async fn list_referrals(
+        &self,
+        request: Request<v1::ListReferralsRequest>,
+    ) -> Result<Response<v1::ListReferralsResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(referrals::list(self, &caller, message).await)
+    }
+
+    async fn accept_referral(
+        &self,
+        request: Request<v1::AcceptReferralRequest>,
+    ) -> Result<Response<v1::AcceptReferralResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(referrals::accept(self, &caller, &request_id, message).await)
+    }
+
+    async fn decline_referral(
+        &self,
+        request: Request<v1::DeclineReferralRequest>,
+    ) -> Result<Response<v1::DeclineReferralResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(referrals::decline(self, &caller, &request_id, message).await)
+    }
+
+    async fn record_referral_outcome(
+        &self,
+        request: Request<v1::RecordReferralOutcomeRequest>,
+    ) -> Result<Response<v1::RecordReferralOutcomeResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(referrals::record_outcome(self, &caller, &request_id, message).await)
+    }
+
+    async fn get_referrer_score(
+        &self,
+        request: Request<v1::GetReferrerScoreRequest>,
+    ) -> Result<Response<v1::GetReferrerScoreResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(referrals::score(self, &caller, message).await)
+    }
+
+    // -- end referrals --
+
+    // -- activities: methods below, up to the end anchor, belong to activities --
+    async fn create_activity(
+        &self,
+        request: Request<v1::CreateActivityRequest>,
+    ) -> Result<Response<v1::CreateActivityResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(activities::create(self, &caller, &request_id, message).await)
+    }
+
+    async fn get_activity(
+        &self,
+        request: Request<v1::GetActivityRequest>,
+    ) -> Result<Response<v1::GetActivityResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(activities::get(self, &caller, message).await)
+    }
+
+    async fn update_activity(
+        &self,
+        request: Request<v1::UpdateActivityRequest>,
+    ) -> Result<Response<v1::UpdateActivityResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(activities::update(self, &caller, &request_id, message).await)
+    }
+
+    async fn list_activities(
+        &self,
+        request: Request<v1::ListActivitiesRequest>,
+    ) -> Result<Response<v1::ListActivitiesResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(activities::list(self, &caller, message).await)
+    }
+
+    async fn stream_touchpoints(
+        &self,
+        request: Request<v1::StreamTouchpointsRequest>,
+    ) -> Result<Response<tonic::codegen::BoxStream<v1::StreamTouchpointsResponse>>, Status> {
+        let (caller, _, message) = parts(request)?;
+        let items = activities::stream(self, &caller, message)
+            .await
+            .map_err(Status::from)?;
+        let stream = tonic::codegen::tokio_stream::iter(items.into_iter().map(Ok));
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    // -- end activities --
+
+    // -- rules: methods below, up to the end anchor, belong to rules --
+    async fn create_cadence_rule(
+        &self,
+        request: Request<v1::CreateCadenceRuleRequest>,
+    ) -> Result<Response<v1::CreateCadenceRuleResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(rules::create_cadence(self, &caller, &request_id, message).await)
+    }
+
+    async fn update_cadence_rule(
+        &self,
+        request: Request<v1::UpdateCadenceRuleRequest>,
+    ) -> Result<Response<v1::UpdateCadenceRuleResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(rules::update_cadence(self, &caller, &request_id, message).await)
+    }
+
+    async fn list_cadence_rules(
+        &self,
+        request: Request<v1::ListCadenceRulesRequest>,
+    ) -> Result<Response<v1::ListCadenceRulesResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(rules::list_cadence(self, &caller, message).await)
+    }
+
+    async fn create_sla_rule(
+        &self,
+        request: Request<v1::CreateSlaRuleRequest>,
+    ) -> Result<Response<v1::CreateSlaRuleResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(rules::create_sla(self, &caller, &request_id, message).await)
+    }
+
+    async fn update_sla_rule(
+        &self,
+        request: Request<v1::UpdateSlaRuleRequest>,
+    ) -> Result<Response<v1::UpdateSlaRuleResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(rules::update_sla(self, &caller, &request_id, message).await)
+    }
+
+    async fn list_sla_rules(
+        &self,
+        request: Request<v1::ListSlaRulesRequest>,
+    ) -> Result<Response<v1::ListSlaRulesResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(rules::list_sla(self, &caller, message).await)
+    }
+
+    // -- end rules --
+
+    // -- overdue: methods below, up to the end anchor, belong to overdue --
+    async fn list_overdue(
+        &self,
+        request: Request<v1::ListOverdueRequest>,
+    ) -> Result<Response<v1::ListOverdueResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(overdue::list(self, &caller, message).await)
+    }
+
+    // -- end overdue --
+
+    // -- tasks: methods below, up to the end anchor, belong to tasks --
+    async fn create_task(
+        &self,
+        request: Request<v1::CreateTaskRequest>,
+    ) -> Result<Response<v1::CreateTaskResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(tasks::create(self, &caller, &request_id, message).await)
+    }
+
+    async fn update_task(
+        &self,
+        request: Request<v1::UpdateTaskRequest>,
+    ) -> Result<Response<v1::UpdateTaskResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(tasks::update(self, &caller, &request_id, message).await)
+    }
+
+    async fn list_tasks(
+        &self,
+        request: Request<v1::ListTasksRequest>,
+    ) -> Result<Response<v1::ListTasksResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(tasks::list(self, &caller, message).await)
+    }
+
+    // -- end tasks --
+
+    // -- solution: methods below, up to the end anchor, belong to solution --
+    async fn update_needs_statement(
+        &self,
+        request: Request<v1::UpdateNeedsStatementRequest>,
+    ) -> Result<Response<v1::UpdateNeedsStatementResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(solution::update_needs(self, &caller, &request_id, message).await)
+    }
+
+    async fn set_solution_quote(
+        &self,
+        request: Request<v1::SetSolutionQuoteRequest>,
+    ) -> Result<Response<v1::SetSolutionQuoteResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(solution::set_quote(self, &caller, &request_id, message).await)
+    }
+
+    // -- end solution --
+
+    // -- playbooks: methods below, up to the end anchor, belong to playbooks --
+    async fn create_playbook(
+        &self,
+        request: Request<v1::CreatePlaybookRequest>,
+    ) -> Result<Response<v1::CreatePlaybookResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(playbooks::create(self, &caller, &request_id, message).await)
+    }
+
+    async fn get_playbook(
+        &self,
+        request: Request<v1::GetPlaybookRequest>,
+    ) -> Result<Response<v1::GetPlaybookResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(playbooks::get(self, &caller, message).await)
+    }
+
+    async fn list_playbooks(
+        &self,
+        request: Request<v1::ListPlaybooksRequest>,
+    ) -> Result<Response<v1::ListPlaybooksResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(playbooks::list(self, &caller, message).await)
+    }
+
+    async fn update_playbook(
+        &self,
+        request: Request<v1::UpdatePlaybookRequest>,
+    ) -> Result<Response<v1::UpdatePlaybookResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(playbooks::update(self, &caller, &request_id, message).await)
+    }
+
+    async fn apply_playbook(
+        &self,
+        request: Request<v1::ApplyPlaybookRequest>,
+    ) -> Result<Response<v1::ApplyPlaybookResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(playbooks::apply(self, &caller, &request_id, message).await)
+    }
+
+    // -- end playbooks --
+
+    // -- bids: methods below, up to the end anchor, belong to bids --
+    async fn open_bid(
+        &self,
+        request: Request<v1::OpenBidRequest>,
+    ) -> Result<Response<v1::OpenBidResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(bids::open(self, &caller, &request_id, message).await)
+    }
+
+    async fn submit_bid_proposal(
+        &self,
+        request: Request<v1::SubmitBidProposalRequest>,
+    ) -> Result<Response<v1::SubmitBidProposalResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(bids::submit(self, &caller, &request_id, message).await)
+    }
+
+    async fn award_bid(
+        &self,
+        request: Request<v1::AwardBidRequest>,
+    ) -> Result<Response<v1::AwardBidResponse>, Status> {
+        let (caller, request_id, message) = parts(request)?;
+        reply(bids::award(self, &caller, &request_id, message).await)
+    }
+
+    async fn get_bid(
+        &self,
+        request: Request<v1::GetBidRequest>,
+    ) -> Result<Response<v1::GetBidResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(bids::get(self, &caller, message).await)
+    }
+
+    async fn list_bids(
+        &self,
+        request: Request<v1::ListBidsRequest>,
+    ) -> Result<Response<v1::ListBidsResponse>, Status> {
+        let (caller, _, message) = parts(request)?;
+        reply(bids::list(self, &caller, message).await)
+    }
+
+    // -- end bids --
 }
 
 /// This service's migrations, starting with the platform's shared tables.

@@ -18,6 +18,8 @@ use sea_orm_migration::prelude::*;
 pub fn all() -> Vec<Box<dyn MigrationTrait>> {
     let mut migrations = bankmkt_platform::db::shared_migrations();
     migrations.push(Box::new(Opportunities));
+    migrations.push(Box::new(crate::m0302::TasksPlaybooksBids));
+    migrations.push(Box::new(crate::m0303::ReferralsActivitiesRules));
     migrations
 }
 

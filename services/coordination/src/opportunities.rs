@@ -242,12 +242,11 @@ pub async fn create(
         }
         None => None,
     };
-    if !request.playbook_id.is_empty() {
-        v.add(
-            "playbook_id",
-            "playbooks are not available in this version of the service; leave it empty",
-        );
-    }
+    let playbook = if request.playbook_id.is_empty() {
+        None
+    } else {
+        convert::issued_id("playbook_id", &request.playbook_id, &mut v)
+    };
     let (Some(draft), Some(shares), true) = (draft, shares, v.is_empty()) else {
         return Err(v.into());
     };
@@ -319,14 +318,30 @@ pub async fn create(
         members: vec![creator_member(&id, caller, &shares, today, now)],
     };
     let wire = store::to_proto(&loaded, today)?;
+    let task_rows = match &playbook {
+        Some(p) => crate::playbooks::plan_at_create(svc, caller, &loaded, p, now).await?,
+        None => Vec::new(),
+    };
     let response = v1::CreateOpportunityResponse {
         opportunity: Some(wire.clone()),
-        tasks: Vec::new(),
+        tasks: task_rows
+            .iter()
+            .map(crate::tasks::to_proto)
+            .collect::<Result<_>>()?,
     };
     let written: Result<()> = async {
         let txn = svc.db.begin().await?;
         store::take(&txn, &id, &wanted, now).await?;
         insert_new(&txn, &loaded, now).await?;
+        crate::tasks::insert(
+            &txn,
+            caller,
+            request_id,
+            &task_rows,
+            "from the playbook",
+            now,
+        )
+        .await?;
         record(
             &txn,
             now,
