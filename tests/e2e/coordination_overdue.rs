@@ -4,7 +4,9 @@
 //! rule applies to the corporate customers of BJ01; the core enterprise is visited today and the
 //! other corporate customer never is. Twenty days on nothing is due; forty-five days on both are
 //! in breach — the never-visited one with no last activity — for their A manager m1 and BJ01's
-//! subtree, and nothing for another manager or another subtree.
+//! subtree, and nothing for another manager or another subtree. A task due in two working days
+//! is not overdue the next day, is overdue for its owner and BJ01's subtree two weeks on, and
+//! leaves the list once it is done.
 
 use std::time::Duration;
 
@@ -22,7 +24,10 @@ use bankmkt_proto::v1::coordination_server::Coordination;
 
 use v1::BusinessLine::*;
 
-bankmkt_e2e::on_both_backends!(cadence_breaches_appear_when_the_clock_passes_them);
+bankmkt_e2e::on_both_backends!(
+    cadence_breaches_appear_when_the_clock_passes_them,
+    an_overdue_task_appears_when_the_clock_passes_its_due_date,
+);
 
 async fn service(w: &World) -> (CoordinationService, ClockHand) {
     let settings = w.suite.settings();
@@ -210,5 +215,69 @@ async fn cadence_breaches_appear_when_the_clock_passes_them(backend: Backend) {
         token = page.next_page_token;
     }
     assert_eq!(seen, due.items);
+    w.suite.stop().await;
+}
+
+async fn an_overdue_task_appears_when_the_clock_passes_its_due_date(backend: Backend) {
+    let w = World::start(backend).await;
+    let opp = w.campaign().await;
+    let task = w
+        .create_task(&w.m1, &opp.opportunity_id, opp.version, "m1", None, 2)
+        .await
+        .expect("task");
+    let (svc, hand) = service(&w).await;
+    let tasks_of = |branch: &str, employee: &str| v1::ListOverdueRequest {
+        branch_id: branch.into(),
+        responsible_employee_id: employee.into(),
+        kinds: vec![v1::OverdueKind::Task as i32],
+        ..Default::default()
+    };
+    // Today and tomorrow the task is not due yet.
+    let now = overdue(&w, &svc, &w.m1, tasks_of("BJ01", "")).await;
+    assert!(now.items.is_empty(), "{:?}", now.items);
+    hand.set(chrono::Utc::now() + chrono::Duration::days(1));
+    let tomorrow = overdue(&w, &svc, &w.m1, tasks_of("BJ01", "")).await;
+    assert!(tomorrow.items.is_empty(), "{:?}", tomorrow.items);
+    // Two weeks on, it is overdue for its owner in BJ01's subtree.
+    hand.set(chrono::Utc::now() + chrono::Duration::days(14));
+    let due = overdue(&w, &svc, &w.m1, tasks_of("BJ01", "")).await;
+    assert_eq!(due.items.len(), 1, "{:?}", due.items);
+    let item = &due.items[0];
+    assert_eq!(item.kind, v1::OverdueKind::Task as i32);
+    assert_eq!(item.task_id, task.task_id);
+    assert_eq!(item.opportunity_id, opp.opportunity_id);
+    assert_eq!(item.customer_id, w.customers.core);
+    assert_eq!(item.responsible_employee_id, "m1");
+    assert_eq!(item.branch_id, "BJ01");
+    assert_eq!(item.due_date, task.due_date);
+    assert!(item.working_days_overdue > 0, "{item:?}");
+    let admin = w.suite.token("admin1", "HQ", &["admin"]);
+    let m1 = overdue(&w, &svc, &admin, tasks_of("HQ", "m1")).await;
+    assert_eq!(m1.items, due.items);
+    let m1b = overdue(&w, &svc, &w.m1, tasks_of("BJ01", "m1b")).await;
+    assert!(m1b.items.is_empty(), "{:?}", m1b.items);
+    let sh = overdue(&w, &svc, &admin, tasks_of("SH", "")).await;
+    assert!(sh.items.is_empty(), "{:?}", sh.items);
+    // Done, it is no longer overdue.
+    let mut client = w.client.clone();
+    client
+        .update_task(TestSuite::authed(
+            v1::UpdateTaskRequest {
+                task: Some(v1::Task {
+                    task_id: task.task_id.clone(),
+                    status: v1::TaskStatus::Done as i32,
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["status".into()],
+                }),
+                expected_version: task.version,
+            },
+            &w.m1,
+        ))
+        .await
+        .expect("done");
+    let done = overdue(&w, &svc, &w.m1, tasks_of("BJ01", "")).await;
+    assert!(done.items.is_empty(), "{:?}", done.items);
     w.suite.stop().await;
 }

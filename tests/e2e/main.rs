@@ -1,8 +1,10 @@
 //! End-to-end tests, one binary: the real suite on port 0 (see `bankmkt_e2e::TestSuite`), called
 //! over gRPC and HTTP like any client would.
 
+mod coordination_access;
 mod coordination_bad_input;
 mod coordination_bids;
+mod coordination_campaign;
 mod coordination_opportunities;
 mod coordination_overdue;
 mod coordination_referrals;

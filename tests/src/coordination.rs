@@ -685,3 +685,69 @@ pub async fn trail(suite: &TestSuite, id: &str, action: &str, event: &str) -> (u
         .unwrap_or_else(|e| panic!("outbox: {e}"));
     (audits, events)
 }
+
+/// A coordination service of the library on `suite`'s coordination database, calling the
+/// suite's registry and pricing, on a [`Clock::manual`](bankmkt_platform::clock::Clock::manual)
+/// clock started now: tests move the returned hand to see date-driven answers (`ListOverdue`)
+/// while the suite's own service runs on the system clock. Call it with [`as_caller`] requests.
+pub async fn manual_clock_service(
+    suite: &TestSuite,
+) -> (
+    bankmkt_coordination::CoordinationService,
+    bankmkt_platform::clock::ClockHand,
+) {
+    use bankmkt_coordination::{CoordinationService, Migrator, clients};
+    use bankmkt_platform::client::ServiceIdentity;
+    let settings = suite.settings();
+    let tz = bankmkt_domain::calendar::parse_timezone(&settings.timezone)
+        .unwrap_or_else(|e| panic!("timezone: {e}"));
+    let calendar = bankmkt_domain::calendar::BusinessCalendar::new(tz, [], [])
+        .unwrap_or_else(|e| panic!("calendar: {e}"));
+    let (clock, hand) = bankmkt_platform::clock::Clock::manual(chrono::Utc::now(), calendar);
+    let identity = || ServiceIdentity::new("coordination", suite.authenticator());
+    let registry = format!("http://{}", suite.addr("customer-registry"));
+    let pricing = format!("http://{}", suite.addr("pricing"));
+    let service = CoordinationService {
+        db: bankmkt_platform::db::open::<Migrator>(
+            &settings,
+            bankmkt_platform::settings::ServiceKind::Coordination,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("coordination db: {e}")),
+        cache: bankmkt_platform::cache::ReadThrough::from_settings(&settings)
+            .unwrap_or_else(|e| panic!("cache: {e}")),
+        clock,
+        registry: clients::Registry::connect_lazy(&registry, Duration::from_secs(5), identity())
+            .unwrap_or_else(|e| panic!("registry client: {e}")),
+        pricing: clients::Pricing::connect_lazy(&pricing, Duration::from_secs(5), identity())
+            .unwrap_or_else(|e| panic!("pricing client: {e}")),
+    };
+    (service, hand)
+}
+
+/// `message` as a request reaches a service method called directly (see
+/// [`manual_clock_service`]): with the bearer `token` and the caller the tower stack would have
+/// authenticated from it.
+pub fn as_caller<T>(suite: &TestSuite, message: T, token: &str) -> tonic::Request<T> {
+    let mut request = TestSuite::authed(message, token);
+    let headers = request.metadata().clone().into_headers();
+    let caller = suite
+        .authenticator()
+        .authenticate(&headers)
+        .unwrap_or_else(|e| panic!("caller: {e}"));
+    request.extensions_mut().insert(caller);
+    request
+}
+
+/// A wire date as a calendar date.
+pub fn naive_date(d: &Option<v1::Date>) -> chrono::NaiveDate {
+    let d = d.as_ref().unwrap_or_else(|| panic!("a date"));
+    chrono::NaiveDate::from_ymd_opt(d.year, d.month as u32, d.day as u32)
+        .unwrap_or_else(|| panic!("not a calendar date: {d:?}"))
+}
+
+/// A resident id (individuals) or unified social credit code (organisations) with a valid check
+/// character, distinct per `serial` (0 to 999 for individuals).
+pub fn identity_number(serial: u32, individual: bool) -> String {
+    id_number(serial, individual)
+}

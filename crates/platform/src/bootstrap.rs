@@ -66,20 +66,39 @@ pub fn init_process(
     let authenticator = Authenticator::from_settings(&settings).map_err(|e| e.to_string())?;
     let cache = ReadThrough::from_settings(&settings).map_err(|e| e.to_string())?;
     let pii = PiiVault::from_settings(&settings).map_err(|e| e.to_string())?;
-    let tz =
-        bankmkt_domain::calendar::parse_timezone(&settings.timezone).map_err(|e| e.to_string())?;
-    let calendar = BusinessCalendar::new(tz, [], []).map_err(|e| e.to_string())?;
+    let clock = clock_for(&settings)?;
+    if settings.clock_offset_days != 0 {
+        tracing::warn!(
+            days = settings.clock_offset_days,
+            now = %clock.now(),
+            business_date = %clock.today(),
+            "the clock is shifted by clock_offset_days (non-production runs only)"
+        );
+    }
     tracing::info!(cache = cache.backend(), mode = ?settings.mode, "process initialised");
     Ok((
         ServiceContext {
             settings: Arc::new(settings),
             authenticator: Arc::new(authenticator),
             cache,
-            clock: Clock::system(calendar),
+            clock,
             pii: Arc::new(pii),
         },
         guard,
     ))
+}
+
+/// The process clock: the system clock with the bank's business calendar (`timezone`), shifted
+/// by `clock_offset_days` (zero in production, which [`Settings::validate`] enforces).
+pub fn clock_for(settings: &Settings) -> Result<Clock, String> {
+    let tz =
+        bankmkt_domain::calendar::parse_timezone(&settings.timezone).map_err(|e| e.to_string())?;
+    let calendar = BusinessCalendar::new(tz, [], []).map_err(|e| e.to_string())?;
+    Ok(
+        Clock::system(calendar).shifted(chrono::TimeDelta::days(i64::from(
+            settings.clock_offset_days,
+        ))),
+    )
 }
 
 /// Binds `addr`, naming the component in the error.
@@ -135,5 +154,22 @@ where
             tracing::error!(service = %kind, error = %e, "service stopped with an error");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_process_clock_takes_the_offset_setting() {
+        let mut settings = Settings::defaults();
+        let plain = clock_for(&settings).expect("clock");
+        settings.clock_offset_days = 45;
+        let shifted = clock_for(&settings).expect("clock");
+        let ahead = shifted.now() - plain.now();
+        let drift = (ahead - chrono::TimeDelta::days(45)).abs();
+        assert!(drift < chrono::TimeDelta::minutes(1), "{ahead}");
+        assert!(shifted.today() >= plain.today() + chrono::TimeDelta::days(44));
     }
 }

@@ -10,6 +10,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The largest clock offset accepted, in days either way (about ten years).
+pub const MAX_CLOCK_OFFSET_DAYS: i32 = 3650;
+
 /// Prefix of every environment variable that configures bankmkt.
 pub const ENV_PREFIX: &str = "BANKMKT_";
 
@@ -146,6 +149,10 @@ pub struct Settings {
     pub pii_key_file: Option<PathBuf>,
     /// The bank's business timezone (IANA name).
     pub timezone: String,
+    /// Days added to the system clock for every service (business date and timestamps), so a
+    /// non-production run can show date-driven behaviour such as overdue items. Zero by
+    /// default; refused in production unless zero.
+    pub clock_offset_days: i32,
     /// Where the HTTP gateway binds.
     pub gateway_listen: SocketAddr,
     /// The four services, indexed by [`ServiceKind`].
@@ -186,6 +193,7 @@ impl Settings {
             jwt_public_key_file: None,
             pii_key_file: None,
             timezone: "Asia/Shanghai".to_owned(),
+            clock_offset_days: 0,
             gateway_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             services: [
                 svc(50051, 9101),
@@ -347,6 +355,10 @@ impl Settings {
                     .map_err(|_| format!("timezone `{tz}` is not an IANA timezone name"))?;
                 self.timezone = tz.to_owned();
             }
+            "clock_offset_days" => {
+                self.clock_offset_days =
+                    parse_bounded(value, -MAX_CLOCK_OFFSET_DAYS, MAX_CLOCK_OFFSET_DAYS)?;
+            }
             "gateway_listen" => self.gateway_listen = parse_addr(value)?,
             _ => return Err(unknown(key)),
         }
@@ -402,6 +414,12 @@ impl Settings {
             problems.push(
                 "mode=production needs pii_key_file: refusing to start without PII keys".to_owned(),
             );
+        }
+        if self.mode == Mode::Production && self.clock_offset_days != 0 {
+            problems.push(format!(
+                "mode=production refuses clock_offset_days = {}: the clock offset is for non-production runs only",
+                self.clock_offset_days
+            ));
         }
         if problems.is_empty() {
             Ok(())
@@ -609,6 +627,63 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }
+    }
+
+    #[test]
+    fn clock_offset_days_parses_within_bounds() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults load");
+        assert_eq!(s.clock_offset_days, 0);
+        for (raw, days) in [("30", 30), ("-3650", -3650), (" 3650 ", 3650), ("0", 0)] {
+            let s = Settings::load_from(None, env(&[("BANKMKT_CLOCK_OFFSET_DAYS", raw)]))
+                .unwrap_or_else(|e| panic!("{raw}: {e}"));
+            assert_eq!(s.clock_offset_days, days, "{raw}");
+            s.validate().unwrap_or_else(|e| panic!("{raw}: {e}"));
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("bankmkt.toml");
+        std::fs::write(&path, "clock_offset_days = -7\n").expect("write");
+        let s = Settings::load_from(Some(&path), env(&[])).expect("file");
+        assert_eq!(s.clock_offset_days, -7);
+        for raw in ["3651", "-3651", "1.5", "ten", ""] {
+            let err = Settings::load_from(None, env(&[("BANKMKT_CLOCK_OFFSET_DAYS", raw)]))
+                .expect_err(raw);
+            assert_eq!(err.problems.len(), 1, "{raw}: {err}");
+            assert!(
+                err.problems[0].contains("BANKMKT_CLOCK_OFFSET_DAYS"),
+                "{raw}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn production_refuses_a_clock_offset() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = |name: &str| dir.path().join(name).display().to_string();
+        let production = [
+            ("BANKMKT_MODE", "production".to_owned()),
+            ("BANKMKT_JWT_SECRET_FILE", key("jwt")),
+            ("BANKMKT_PII_KEY_FILE", key("pii.toml")),
+        ];
+        let with = |offset: &str| {
+            let mut pairs: Vec<(String, String)> = production
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect();
+            pairs.push(("BANKMKT_CLOCK_OFFSET_DAYS".to_owned(), offset.to_owned()));
+            Settings::load_from(None, pairs).expect("loads")
+        };
+        with("0")
+            .validate()
+            .expect("no offset in production is fine");
+        let err = with("30").validate().expect_err("an offset in production");
+        assert_eq!(err.problems.len(), 1, "{err}");
+        assert!(err.to_string().contains("clock_offset_days"), "{err}");
+        let err = with("-1").validate().expect_err("a negative offset too");
+        assert!(err.to_string().contains("clock_offset_days = -1"), "{err}");
+        // Embedded mode takes the same offset.
+        let s =
+            Settings::load_from(None, env(&[("BANKMKT_CLOCK_OFFSET_DAYS", "30")])).expect("loads");
+        s.validate().expect("embedded accepts an offset");
     }
 
     #[test]

@@ -635,6 +635,7 @@ pub async fn award(
             },
         )
         .await?;
+        crate::grants::sync(svc, caller, &txn, &loaded.row.opportunity_id, Some(&loaded)).await?;
         txn.commit().await?;
         Ok(opportunity_wire)
     }

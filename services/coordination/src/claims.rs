@@ -457,6 +457,7 @@ pub async fn accept_join(
         },
     )
     .await?;
+    crate::grants::sync(svc, caller, &txn, &loaded.row.opportunity_id, Some(&loaded)).await?;
     txn.commit().await?;
     Ok(v1::AcceptJoinRequestResponse {
         join_request: Some(wire),

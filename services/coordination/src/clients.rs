@@ -4,7 +4,8 @@
 //! see and coordination never widens it. [`Registry`] reads customers (kind, name, existence as
 //! the user may see them), consent, relationship traversals, staff directory entries and branch
 //! chains (from which the [`BranchTree`] the membership rule needs is assembled); [`Pricing`]
-//! reads a quote's customer and status. `NOT_FOUND` and `PERMISSION_DENIED` keep their codes; a
+//! reads a quote's customer and status; [`Registry::set_access_grants`] writes an opportunity's
+//! access grants (the registry takes them from services only). `NOT_FOUND` and `PERMISSION_DENIED` keep their codes; a
 //! callee that cannot be reached (or is overloaded or too slow) is `UNAVAILABLE`.
 
 use std::collections::BTreeMap;
@@ -390,3 +391,39 @@ impl Registry {
     }
 }
 // -- end slice 2b --
+
+// -- access grants: the registry's `SetCustomerAccessGrants` (see crate::grants) --
+impl Registry {
+    /// Replaces the access grants of `grant_source` (`SetCustomerAccessGrants`), signed with this
+    /// service's identity on behalf of `caller` (the registry accepts grants from services
+    /// only). A registry that cannot be reached, is overloaded or too slow is `UNAVAILABLE`; any
+    /// other refusal is this service's fault (its identity or its request) and `INTERNAL`.
+    pub async fn set_access_grants(
+        &self,
+        caller: &Caller,
+        request: v1::SetCustomerAccessGrantsRequest,
+    ) -> Result<i64> {
+        let source = request.grant_source.clone();
+        let request = self.request(caller, request)?;
+        match self
+            .client
+            .clone()
+            .set_customer_access_grants(request)
+            .await
+        {
+            Ok(r) => Ok(r.into_inner().grant_count),
+            Err(s) => Err(match s.code() {
+                Code::Unavailable
+                | Code::DeadlineExceeded
+                | Code::ResourceExhausted
+                | Code::Cancelled
+                | Code::Aborted => unavailable("customer registry", &s),
+                code => ServiceError::internal(format!(
+                    "the customer registry answered {code:?} to the access grants of {source}: {}",
+                    s.message()
+                )),
+            }),
+        }
+    }
+}
+// -- end access grants --

@@ -17,6 +17,8 @@
 //! - [`solution`] owns the needs statement and the solution quote (checked with pricing);
 //!   [`tasks`] the tasks; [`playbooks`] the versioned playbooks and their application;
 //!   [`bids`] internal bidding for the lead; [`m0302`] their tables and entities.
+//! - [`grants`] keeps the registry's access grants (members read the targets' 360) in step with
+//!   every write that changes an opportunity's members, targets or stage, before it commits.
 //! - [`Migrator`] applies the schema; [`run`] serves the service until shutdown, and [`migrate`]
 //!   applies the schema.
 //! - Slice 2b: [`referrals`] (routing, decisions, outcomes, referrer scores), [`activities`]
@@ -34,6 +36,7 @@ pub mod clients;
 pub mod convert;
 pub mod entity;
 pub mod error;
+pub mod grants;
 pub mod m0302;
 pub mod members;
 pub mod migrations;

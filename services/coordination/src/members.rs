@@ -2,21 +2,27 @@
 //! reads the employee from the registry's staff directory and the branch chains of the employee
 //! and the units, and lets the domain's `check_new_member` decide (inactive, outside every unit,
 //! not in the unit named, already a member); `RemoveMember` ends the membership on the business
-//! date after the domain's `check_removal` (the last member of the lead unit stays; this service
-//! has no tasks yet, so nobody owns open tasks); `ListMembers` lists the active members by unit,
-//! then employee. Memberships are effective-dated rows; nothing is deleted.
+//! date after the domain's `check_removal` (the last member of the lead unit stays, and so does a
+//! member who owns open tasks of the opportunity, counted in `m0302`'s task table before the
+//! write and again on its transaction); `ListMembers` lists the active members by unit, then
+//! employee. Memberships are effective-dated rows; nothing is deleted. Adding and removing a
+//! member puts the opportunity's access grants into the registry ([`crate::grants`]).
 
+use bankmkt_domain::coordination::TaskStatus;
 use bankmkt_domain::coordination::members as rules;
 use bankmkt_platform::Caller;
 use bankmkt_platform::status::Violations;
 use bankmkt_proto::v1;
 use prost::Message;
-use sea_orm::{EntityTrait, IntoActiveModel, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, TransactionTrait,
+};
 
 use crate::CoordinationService;
 use crate::convert::{self, stored};
 use crate::entity::member;
 use crate::error::{Result, ServiceError};
+use crate::m0302::task;
 use crate::record::{Change, record};
 use crate::store;
 
@@ -135,6 +141,7 @@ pub async fn add(
         },
     )
     .await?;
+    crate::grants::sync(svc, caller, &txn, &id, Some(&loaded)).await?;
     txn.commit().await?;
     Ok(v1::AddMemberResponse {
         member: Some(wire),
@@ -167,8 +174,17 @@ pub async fn remove(
     else {
         return Err(ServiceError::not_found("member", employee));
     };
-    rules::check_removal(&memberships, &employee, false, loaded.latest(), today)
-        .map_err(|e| ServiceError::from_domain(e, ""))?;
+    let check = |owns_open_tasks: bool| {
+        rules::check_removal(
+            &memberships,
+            &employee,
+            owns_open_tasks,
+            loaded.latest(),
+            today,
+        )
+        .map_err(|e| ServiceError::from_domain(e, ""))
+    };
+    check(open_tasks(&svc.db, &id, &employee).await? > 0)?;
     let now = store::now(svc);
     let ended = memberships[index].ended(today);
     let mut next = loaded.row.clone();
@@ -176,6 +192,9 @@ pub async fn remove(
     next.update_time = now;
     let txn = svc.db.begin().await?;
     store::save(&txn, next.clone(), loaded.row.version).await?;
+    // Again under the header's row lock: a task given to the member meanwhile (its create
+    // re-checks the header's version on its own transaction) is counted here or refused there.
+    check(open_tasks(&txn, &id, &employee).await? > 0)?;
     let mut am = loaded.members[index].clone().into_active_model();
     am.active_to = sea_orm::Set(ended.active_to);
     sea_orm::ActiveModelTrait::update(am, &txn).await?;
@@ -204,10 +223,28 @@ pub async fn remove(
         },
     )
     .await?;
+    crate::grants::sync(svc, caller, &txn, &id, Some(&loaded)).await?;
     txn.commit().await?;
     Ok(v1::RemoveMemberResponse {
         opportunity_version: next.version,
     })
+}
+
+/// How many open (open or in progress) tasks of opportunity `id` `employee` owns.
+pub async fn open_tasks<C: ConnectionTrait>(db: &C, id: &str, employee: &str) -> Result<usize> {
+    let rows = task::Entity::find()
+        .filter(task::Column::OpportunityId.eq(id))
+        .filter(task::Column::OwnerEmployeeId.eq(employee))
+        .all(db)
+        .await?;
+    let mut open = 0;
+    for r in rows {
+        let status: TaskStatus = stored("task status", &r.status)?;
+        if status.is_open() {
+            open += 1;
+        }
+    }
+    Ok(open)
 }
 
 /// `ListMembers`: active members by unit, then employee.

@@ -9,7 +9,9 @@
 //! with their claims), `TransitionStage` (the domain's transition check, `won` reading the
 //! solution quote's status from pricing; lost and closed release the claims and withdraw a
 //! pending amendment) and `CreateFollowOnOpportunity` (the domain's take-over of the parent's
-//! claims). Every write is one transaction with its audit entry and outbox event.
+//! claims). Every write is one transaction with its audit entry and outbox event; those that
+//! change the targets, stage or members put the access grants into the registry
+//! ([`crate::grants`]) before they commit.
 
 use std::collections::BTreeSet;
 
@@ -369,6 +371,7 @@ pub async fn create(
             now,
         )
         .await?;
+        crate::grants::sync(svc, caller, &txn, &id, None).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -992,6 +995,7 @@ pub async fn add_targets(
             },
         )
         .await?;
+        crate::grants::sync(svc, caller, &txn, &id, Some(&loaded)).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -1073,6 +1077,7 @@ pub async fn remove_target(
         },
     )
     .await?;
+    crate::grants::sync(svc, caller, &txn, &id, Some(&loaded)).await?;
     txn.commit().await?;
     Ok(v1::RemoveLinkedTargetResponse {
         opportunity: Some(wire),
@@ -1191,6 +1196,7 @@ pub async fn transition(
         },
     )
     .await?;
+    crate::grants::sync(svc, caller, &txn, &id, Some(&loaded)).await?;
     txn.commit().await?;
     Ok(v1::TransitionStageResponse {
         opportunity: Some(wire),
@@ -1392,6 +1398,8 @@ pub async fn follow_on(
             now,
         )
         .await?;
+        crate::grants::sync(svc, caller, &txn, &parent_id, Some(&parent)).await?;
+        crate::grants::sync(svc, caller, &txn, &id, None).await?;
         txn.commit().await?;
         Ok(())
     }

@@ -304,6 +304,7 @@ pub async fn propose(
             },
         )
         .await?;
+        crate::grants::sync(svc, caller, &txn, &id, Some(&loaded)).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -485,6 +486,7 @@ async fn decide(
             },
         )
         .await?;
+        crate::grants::sync(svc, caller, &txn, &loaded.row.opportunity_id, Some(&loaded)).await?;
         txn.commit().await?;
         Ok(())
     }
