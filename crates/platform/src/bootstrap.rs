@@ -88,12 +88,18 @@ pub fn init_process(
     ))
 }
 
-/// The process clock: the system clock with the bank's business calendar (`timezone`), shifted
+/// The process clock: the system clock with the bank's business calendar (`timezone`,
+/// `holidays`, `makeup_workdays`), shifted
 /// by `clock_offset_days` (zero in production, which [`Settings::validate`] enforces).
 pub fn clock_for(settings: &Settings) -> Result<Clock, String> {
     let tz =
         bankmkt_domain::calendar::parse_timezone(&settings.timezone).map_err(|e| e.to_string())?;
-    let calendar = BusinessCalendar::new(tz, [], []).map_err(|e| e.to_string())?;
+    let calendar = BusinessCalendar::new(
+        tz,
+        settings.holidays.iter().copied(),
+        settings.makeup_workdays.iter().copied(),
+    )
+    .map_err(|e| e.to_string())?;
     Ok(
         Clock::system(calendar).shifted(chrono::TimeDelta::days(i64::from(
             settings.clock_offset_days,

@@ -153,6 +153,10 @@ pub struct Settings {
     /// non-production run can show date-driven behaviour such as overdue items. Zero by
     /// default; refused in production unless zero.
     pub clock_offset_days: i32,
+    /// Public holidays of the business calendar: weekdays that are not working days.
+    pub holidays: Vec<chrono::NaiveDate>,
+    /// Make-up working days (调休) of the business calendar: weekend days that are worked.
+    pub makeup_workdays: Vec<chrono::NaiveDate>,
     /// Where the HTTP gateway binds.
     pub gateway_listen: SocketAddr,
     /// The four services, indexed by [`ServiceKind`].
@@ -194,6 +198,8 @@ impl Settings {
             pii_key_file: None,
             timezone: "Asia/Shanghai".to_owned(),
             clock_offset_days: 0,
+            holidays: Vec::new(),
+            makeup_workdays: Vec::new(),
             gateway_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             services: [
                 svc(50051, 9101),
@@ -359,6 +365,8 @@ impl Settings {
                 self.clock_offset_days =
                     parse_bounded(value, -MAX_CLOCK_OFFSET_DAYS, MAX_CLOCK_OFFSET_DAYS)?;
             }
+            "holidays" => self.holidays = parse_dates(value)?,
+            "makeup_workdays" => self.makeup_workdays = parse_dates(value)?,
             "gateway_listen" => self.gateway_listen = parse_addr(value)?,
             _ => return Err(unknown(key)),
         }
@@ -414,6 +422,13 @@ impl Settings {
             problems.push(
                 "mode=production needs pii_key_file: refusing to start without PII keys".to_owned(),
             );
+        }
+        if let Err(e) = bankmkt_domain::calendar::BusinessCalendar::new(
+            chrono_tz::Asia::Shanghai,
+            self.holidays.iter().copied(),
+            self.makeup_workdays.iter().copied(),
+        ) {
+            problems.push(format!("holidays / makeup_workdays: {e}"));
         }
         if self.mode == Mode::Production && self.clock_offset_days != 0 {
             problems.push(format!(
@@ -487,6 +502,28 @@ fn parse_addr(value: &str) -> Result<SocketAddr, String> {
         .trim()
         .parse()
         .map_err(|_| format!("`{value}` is not a socket address like 127.0.0.1:50051"))
+}
+
+/// A comma-separated list of ISO dates (`2027-01-01,2027-02-11`); empty for none.
+fn parse_dates(value: &str) -> Result<Vec<chrono::NaiveDate>, String> {
+    let mut dates = Vec::new();
+    let mut bad = Vec::new();
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match chrono::NaiveDate::parse_from_str(part, "%Y-%m-%d") {
+            Ok(d) => dates.push(d),
+            Err(_) => bad.push(format!("`{part}`")),
+        }
+    }
+    if bad.is_empty() {
+        dates.sort();
+        dates.dedup();
+        Ok(dates)
+    } else {
+        Err(format!(
+            "{} not a YYYY-MM-DD date (give a comma-separated list)",
+            bad.join(", ")
+        ))
+    }
 }
 
 fn parse_url(value: &str) -> Result<String, String> {
@@ -627,6 +664,29 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }
+    }
+
+    #[test]
+    fn holidays_and_makeup_days_are_dates_checked_as_a_calendar() {
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("BANKMKT_HOLIDAYS", "2027-01-01, 2026-10-01,2026-10-01"),
+                ("BANKMKT_MAKEUP_WORKDAYS", "2026-10-10"),
+            ]),
+        )
+        .expect("dates load");
+        let d = |y, m, day| chrono::NaiveDate::from_ymd_opt(y, m, day).expect("date");
+        assert_eq!(s.holidays, [d(2026, 10, 1), d(2027, 1, 1)]);
+        assert_eq!(s.makeup_workdays, [d(2026, 10, 10)]);
+        s.validate().expect("a valid calendar");
+        let err = Settings::load_from(None, env(&[("BANKMKT_HOLIDAYS", "2027-01-01,1 May")]))
+            .expect_err("bad date");
+        assert!(err.to_string().contains("`1 May`"), "{err}");
+        // A make-up working day must be a weekend day (2026-10-12 is a Monday).
+        let s = Settings::load_from(None, env(&[("BANKMKT_MAKEUP_WORKDAYS", "2026-10-12")]))
+            .expect("loads");
+        assert!(s.validate().is_err());
     }
 
     #[test]
