@@ -3,7 +3,8 @@
 //! is not suggested), units of three lines at 5000/3000/2000 with a claim per target and line; a
 //! second branch refused with `ALREADY_EXISTS` naming the holder, then joining through a join
 //! request and an accepted share amendment, with the shares as of each date; ten concurrent
-//! conflicting creates of which exactly one wins; a stale update `ABORTED` with nothing changed;
+//! conflicting creates of which exactly one wins; ten concurrent join requests of one unit of which
+//! exactly one stays pending; a stale update `ABORTED` with nothing changed;
 //! and the stage walk of DOMAIN.md §5 with the claims released on lost.
 
 use bankmkt_e2e::coordination::{World, campaign_units, holder, opportunity, unit};
@@ -17,6 +18,7 @@ use v1::OpportunityStage as S;
 bankmkt_e2e::on_both_backends!(
     a_campaign_is_formed_refused_elsewhere_and_joined,
     ten_concurrent_conflicting_creates_leave_exactly_one,
+    ten_concurrent_join_requests_of_a_unit_leave_one_pending,
     a_stale_update_is_aborted_and_changes_nothing,
     stages_walk_only_as_domain_allows,
 );
@@ -306,6 +308,65 @@ async fn ten_concurrent_conflicting_creates_leave_exactly_one(backend: Backend) 
         assert_eq!(holder(e).as_deref(), Some(wins[0].as_str()));
     }
     assert_eq!(w.active_claims(&w.m1, &target).await.len(), 3);
+    w.suite.stop().await;
+}
+
+async fn ten_concurrent_join_requests_of_a_unit_leave_one_pending(backend: Backend) {
+    let w = World::start(backend).await;
+    let opp = w.campaign().await;
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let mut client = w.client.clone();
+        let token = w.m4.clone();
+        let id = opp.opportunity_id.clone();
+        tasks.push(tokio::spawn(async move {
+            client
+                .create_join_request(TestSuite::authed(
+                    v1::CreateJoinRequestRequest {
+                        join_request: Some(v1::JoinRequest {
+                            opportunity_id: id,
+                            unit: Some(v1::UnitRef {
+                                branch_id: "BJ".into(),
+                                line: Corporate as i32,
+                            }),
+                            requested_share_bps: 1000,
+                            message: format!("join {i}"),
+                            ..Default::default()
+                        }),
+                    },
+                    &token,
+                ))
+                .await
+        }));
+    }
+    let mut wins = 0;
+    let mut refused = Vec::new();
+    for t in tasks {
+        match t.await.expect("task") {
+            Ok(_) => wins += 1,
+            Err(e) => refused.push(e),
+        }
+    }
+    assert_eq!(wins, 1, "{refused:?}");
+    for e in &refused {
+        assert_eq!(e.code(), Code::AlreadyExists, "{e:?}");
+    }
+    let pending = w
+        .client
+        .clone()
+        .list_join_requests(TestSuite::authed(
+            v1::ListJoinRequestsRequest {
+                opportunity_id: opp.opportunity_id.clone(),
+                status: v1::JoinRequestStatus::Pending as i32,
+                ..Default::default()
+            },
+            &w.m1,
+        ))
+        .await
+        .expect("list")
+        .into_inner()
+        .join_requests;
+    assert_eq!(pending.len(), 1, "{pending:?}");
     w.suite.stop().await;
 }
 

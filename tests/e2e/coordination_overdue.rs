@@ -5,8 +5,8 @@
 //! other corporate customer never is. Twenty days on nothing is due; forty-five days on both are
 //! in breach — the never-visited one with no last activity — for their A manager m1 and BJ01's
 //! subtree, and nothing for another manager or another subtree. A task due in two working days
-//! is not overdue the next day, is overdue for its owner and BJ01's subtree two weeks on, and
-//! leaves the list once it is done.
+//! is not overdue the next day, is overdue for its owner and BJ01's subtree two weeks on (and not
+//! readable from another subtree), and leaves the list once it is done.
 
 use std::time::Duration;
 
@@ -258,6 +258,12 @@ async fn an_overdue_task_appears_when_the_clock_passes_its_due_date(backend: Bac
     assert!(m1b.items.is_empty(), "{:?}", m1b.items);
     let sh = overdue(&w, &svc, &admin, tasks_of("SH", "")).await;
     assert!(sh.items.is_empty(), "{:?}", sh.items);
+    // A manager of another subtree (SH01) may not read BJ01's items.
+    let denied = svc
+        .list_overdue(request(&w, tasks_of("BJ01", ""), &w.m5))
+        .await
+        .expect_err("BJ01's overdue items are outside SH01's subtree");
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied, "{denied:?}");
     // Done, it is no longer overdue.
     let mut client = w.client.clone();
     client

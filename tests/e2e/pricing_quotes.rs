@@ -675,8 +675,58 @@ async fn covenant_step_up(backend: Backend) {
     w.h.suite.stop().await;
 }
 
+/// A quote filed under a branch whose staff cannot see its customer (the firm is owned by
+/// BJ0101; the quote is filed under its outlet BJ010101) is hidden from them: the registry decides
+/// who sees the customer, whatever branch the quote is filed under.
+async fn quotes_of_unseen_customers_are_hidden(backend: Backend) {
+    let mut w = QuoteWorld::start(backend, |_| {}).await;
+    let maker = w.maker.clone();
+    let q = w
+        .create(
+            &maker,
+            v1::CreateQuoteRequest {
+                idempotency_key: "outlet".into(),
+                customer_id: w.firm.clone(),
+                branch_id: "BJ010101".into(),
+                items: vec![balance_item("LOAN-WC-1Y", 10_000_000, 12, Some(415))],
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("quote filed under the outlet");
+    assert_eq!(q.branch_id, "BJ010101");
+    let teller = w.token("o1", "BJ010101", &["customer_manager"]);
+    let hidden = w
+        .get(&teller, &q.quote_id)
+        .await
+        .expect_err("unseen customer");
+    assert_eq!(hidden.code(), Code::NotFound);
+    for request in [
+        v1::ListQuotesRequest::default(),
+        v1::ListQuotesRequest {
+            customer_id: w.firm.clone(),
+            ..Default::default()
+        },
+    ] {
+        let listed = w.list(&teller, request).await.expect("list");
+        assert!(listed.quotes.is_empty(), "{listed:?}");
+    }
+    // The maker, who sees the customer, still reads and lists it.
+    assert_eq!(
+        w.get(&maker, &q.quote_id).await.expect("get").quote_id,
+        q.quote_id
+    );
+    let mine = w
+        .list(&maker, v1::ListQuotesRequest::default())
+        .await
+        .expect("list");
+    assert_eq!(mine.quotes.len(), 1);
+    w.h.suite.stop().await;
+}
+
 on_both_backends!(
     quotes_with_explanations,
     cash_services_simulation,
-    covenant_step_up
+    covenant_step_up,
+    quotes_of_unseen_customers_are_hidden
 );

@@ -279,6 +279,41 @@ async fn customers_upsert_by_source_version(backend: Backend) {
         (5, 1)
     );
     assert_eq!(mismatch.inserted, 1);
+
+    // Sealed and encoded columns round-trip (Postgres writes them as one JSON parameter).
+    let mut full = record("C7", 1, "Zhang Wei", 7);
+    full.phone = "+8613800138000".into();
+    full.details = Some(v1::customer_record::Details::Individual(
+        v1::IndividualDetails {
+            birth_date: Some(v1::Date {
+                year: 1985,
+                month: 6,
+                day: 1,
+            }),
+            occupation: "teacher".into(),
+        },
+    ));
+    let landed = w
+        .ingest_customers(customers_stream("b6", vec![full], None))
+        .await
+        .expect("ingest");
+    assert_eq!(landed.inserted, 1, "{landed:?}");
+    let c7 = w.customer_by_source("C7").await;
+    assert_eq!(c7.phone, "+8613800138000");
+    assert_eq!(
+        c7.identities.first().map(|i| i.number.clone()),
+        Some(resident_id(7))
+    );
+    match c7.details {
+        Some(v1::customer::Details::Individual(d)) => {
+            assert_eq!(d.occupation, "teacher");
+            assert_eq!(
+                d.birth_date.map(|b| (b.year, b.month, b.day)),
+                Some((1985, 6, 1))
+            );
+        }
+        other => panic!("individual details expected, got {other:?}"),
+    }
     w.suite.stop().await;
 }
 

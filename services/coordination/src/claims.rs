@@ -15,6 +15,7 @@ use bankmkt_platform::Caller;
 use bankmkt_platform::status::Violations;
 use bankmkt_proto::v1;
 use prost::Message;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, QuerySelect, TransactionTrait,
@@ -22,7 +23,7 @@ use sea_orm::{
 
 use crate::CoordinationService;
 use crate::convert::{self, stored};
-use crate::entity::{claim, join_request};
+use crate::entity::{claim, join_request, opportunity};
 use crate::error::{Result, ServiceError};
 use crate::record::{Change, record};
 use crate::shares;
@@ -152,6 +153,22 @@ pub fn to_proto(row: &join_request::Model) -> Result<v1::JoinRequest> {
     })
 }
 
+/// Whether `unit` has a pending join request on opportunity `id`.
+async fn pending_join<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    id: &str,
+    unit: &UnitRef,
+) -> Result<bool> {
+    Ok(join_request::Entity::find()
+        .filter(join_request::Column::OpportunityId.eq(id))
+        .filter(join_request::Column::UnitBranch.eq(unit.branch.as_str()))
+        .filter(join_request::Column::UnitLine.eq(unit.line.as_str()))
+        .filter(join_request::Column::Status.eq(JoinRequestStatus::Pending.as_str()))
+        .one(db)
+        .await?
+        .is_some())
+}
+
 /// `CreateJoinRequest`. The requester may not see the holder's data; knowing its id (from the
 /// refusal) is enough to ask.
 pub async fn create_join(
@@ -188,26 +205,21 @@ pub async fn create_join(
         }
         None => false,
     };
-    let pending = join_request::Entity::find()
-        .filter(join_request::Column::OpportunityId.eq(id.clone()))
-        .filter(join_request::Column::UnitBranch.eq(unit.branch.as_str()))
-        .filter(join_request::Column::UnitLine.eq(unit.line.as_str()))
-        .filter(join_request::Column::Status.eq(JoinRequestStatus::Pending.as_str()))
-        .one(&svc.db)
-        .await?
-        .is_some();
-    joins::check_join_request(
-        loaded.stage()?,
-        loaded.latest(),
-        JoinAsk {
-            unit: &unit,
-            requester_in_unit: in_unit,
-            pending_exists: pending,
-            requested_share_bps: j.requested_share_bps,
-            message: &j.message,
-        },
-    )
-    .map_err(|e| ServiceError::from_domain(e, "join_request"))?;
+    let check = |pending: bool| {
+        joins::check_join_request(
+            loaded.stage()?,
+            loaded.latest(),
+            JoinAsk {
+                unit: &unit,
+                requester_in_unit: in_unit,
+                pending_exists: pending,
+                requested_share_bps: j.requested_share_bps,
+                message: &j.message,
+            },
+        )
+        .map_err(|e| ServiceError::from_domain(e, "join_request"))
+    };
+    check(pending_join(&svc.db, &id, &unit).await?)?;
     let now = store::now(svc);
     let row = join_request::Model {
         join_request_id: convert::new_id(),
@@ -227,6 +239,17 @@ pub async fn create_join(
     };
     let wire = to_proto(&row)?;
     let txn = svc.db.begin().await?;
+    // Again under the opportunity's row lock, so that of concurrent requests of one unit only
+    // the first stays pending.
+    opportunity::Entity::update_many()
+        .col_expr(
+            opportunity::Column::Version,
+            Expr::col(opportunity::Column::Version),
+        )
+        .filter(opportunity::Column::OpportunityId.eq(id.clone()))
+        .exec(&txn)
+        .await?;
+    check(pending_join(&txn, &id, &unit).await?)?;
     join_request::Entity::insert(row.clone().into_active_model())
         .exec_without_returning(&txn)
         .await?;
@@ -342,7 +365,10 @@ async fn load_join(
         .ok_or_else(|| ServiceError::not_found("join request", raw))?;
     let loaded = store::load(&svc.db, caller, &row.opportunity_id, svc.clock.today())
         .await
-        .map_err(|_| ServiceError::not_found("join request", raw))?;
+        .map_err(|e| match e {
+            ServiceError::NotFound { .. } => ServiceError::not_found("join request", raw),
+            other => other,
+        })?;
     if row.version != expected {
         return Err(ServiceError::StaleVersion {
             kind: "join request",

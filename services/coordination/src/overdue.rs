@@ -221,6 +221,20 @@ pub async fn list(
     let today = svc.clock.today();
     let calendar = svc.clock.calendar();
     let root_chain = svc.registry.chain(caller, &root).await?;
+    // The caller reads the overdue items of its own subtree only (or bank-wide with a role).
+    let root_tree = clients::tree_of(std::slice::from_ref(&root_chain))?;
+    if !bankmkt_domain::access::may_read_customer(
+        &caller.roles,
+        caller.branch.as_ref(),
+        &root,
+        &root_tree,
+        false,
+    ) {
+        return Err(ServiceError::PermissionDenied(format!(
+            "branch {root} is outside the subtree of {}",
+            caller.subject
+        )));
+    }
     let cadence_rules = crate::rules::all_cadence(&svc.db).await?;
     let sla_rules = crate::rules::all_sla(&svc.db).await?;
     let customers: Vec<CustomerFacts> = if wants(OverdueKind::Cadence) && !cadence_rules.is_empty()

@@ -402,7 +402,10 @@ async fn decide(
         .ok_or_else(|| ServiceError::not_found("share amendment", id.clone()))?;
     let loaded = store::load(&svc.db, caller, &row.opportunity_id, today)
         .await
-        .map_err(|_| ServiceError::not_found("share amendment", id.clone()))?;
+        .map_err(|e| match e {
+            ServiceError::NotFound { .. } => ServiceError::not_found("share amendment", id.clone()),
+            other => other,
+        })?;
     if row.version != expected_version {
         return Err(ServiceError::StaleVersion {
             kind: "share amendment",

@@ -18,6 +18,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use bankmkt_platform::cache::{Cache, CacheKey, MemoryCache, ReadThrough};
+use sea_orm::QuerySelect;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::ExprTrait;
 use serde::Serialize;
@@ -72,6 +73,20 @@ pub struct CatalogueVersion {
 pub async fn catalogue_version<C: ConnectionTrait>(db: &C) -> Result<CatalogueVersion> {
     pricing_state::Entity::find_by_id(STATE_ROW)
         .one(db)
+        .await?
+        .map(|s| CatalogueVersion {
+            number: s.catalogue_version,
+            stamp: s.catalogue_stamp,
+        })
+        .ok_or_else(|| ServiceError::internal("the pricing_state row is missing"))
+}
+
+/// [`catalogue_version`] read `FOR SHARE` (Postgres): holds off catalogue writers until the
+/// reading transaction ends.
+pub async fn catalogue_version_for_share<C: ConnectionTrait>(txn: &C) -> Result<CatalogueVersion> {
+    pricing_state::Entity::find_by_id(STATE_ROW)
+        .lock_shared()
+        .one(txn)
         .await?
         .map(|s| CatalogueVersion {
             number: s.catalogue_version,

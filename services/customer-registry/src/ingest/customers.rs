@@ -19,7 +19,9 @@ use bankmkt_platform::status::Violations;
 use bankmkt_proto::v1;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, DatabaseConnection, DbBackend, Statement, TransactionTrait, TryIntoModel,
+};
 
 use super::entity::customer_source;
 use super::{Sink, Summary};
@@ -148,18 +150,23 @@ fn upsert_source() -> OnConflict {
 }
 
 async fn write_rows<C: ConnectionTrait>(db: &C, rows: &[&Rows]) -> std::result::Result<(), DbErr> {
-    let customers: Vec<customer::ActiveModel> = rows.iter().map(|r| r.customer.clone()).collect();
-    customer::Entity::insert_many(customers)
-        .on_conflict(upsert_customer())
-        .exec_without_returning(db)
-        .await?;
-    let identities: Vec<customer_identity::ActiveModel> =
-        rows.iter().flat_map(|r| r.identities.clone()).collect();
-    // Up to ten documents per record: keep each statement under SQLite's bound-parameter limit.
-    for part in identities.chunks(2_000) {
-        customer_identity::Entity::insert_many(part.to_vec())
+    if db.get_database_backend() == DbBackend::Postgres {
+        postgres_customers(db, rows).await?;
+    } else {
+        let customers: Vec<customer::ActiveModel> =
+            rows.iter().map(|r| r.customer.clone()).collect();
+        customer::Entity::insert_many(customers)
+            .on_conflict(upsert_customer())
             .exec_without_returning(db)
             .await?;
+        let identities: Vec<customer_identity::ActiveModel> =
+            rows.iter().flat_map(|r| r.identities.clone()).collect();
+        // Up to ten documents per record: keep each statement under SQLite's bound-parameter limit.
+        for part in identities.chunks(2_000) {
+            customer_identity::Entity::insert_many(part.to_vec())
+                .exec_without_returning(db)
+                .await?;
+        }
     }
     let xrefs: Vec<customer_xref::ActiveModel> =
         rows.iter().filter_map(|r| r.xref.clone()).collect();
@@ -175,6 +182,78 @@ async fn write_rows<C: ConnectionTrait>(db: &C, rows: &[&Rows]) -> std::result::
         .exec_without_returning(db)
         .await?;
     Ok(())
+}
+
+/// Postgres: the chunk's customers and identities as two statements of one JSON parameter each
+/// (`json_populate_recordset`), instead of a multi-row `VALUES` list of ~20 parameters a row —
+/// binding and planning 20,000 parameters was most of a chunk's time. Same upsert semantics as the
+/// SQLite path: a customer's master columns are replaced on conflict, identities only inserted.
+async fn postgres_customers<C: ConnectionTrait>(
+    db: &C,
+    rows: &[&Rows],
+) -> std::result::Result<(), DbErr> {
+    let mut customers = Vec::with_capacity(rows.len());
+    let mut identities = Vec::new();
+    for r in rows {
+        let model = r.customer.clone().try_into_model()?;
+        let mut value = serde_json::to_value(&model).map_err(|e| DbErr::Custom(e.to_string()))?;
+        value["phone_sealed"] = model
+            .phone_sealed
+            .as_deref()
+            .map_or(serde_json::Value::Null, |b| bytea(b).into());
+        value["details"] = bytea(&model.details).into();
+        customers.push(value);
+        for identity in &r.identities {
+            let i = identity.clone();
+            identities.push(serde_json::json!({
+                "customer_id": i.customer_id.try_as_ref(),
+                "identity_type": i.identity_type.try_as_ref(),
+                "blind_index": i.blind_index.try_as_ref(),
+                "key_id": i.key_id.try_as_ref(),
+                "sealed": i.sealed.try_as_ref().map(|b| bytea(b)),
+                "issuing_country": i.issuing_country.try_as_ref(),
+                "expiry_date": i.expiry_date.try_as_ref().copied().flatten(),
+            }));
+        }
+    }
+    let statement = |sql: &str, rows: Vec<serde_json::Value>| {
+        Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            [serde_json::Value::Array(rows).to_string().into()],
+        )
+    };
+    db.execute_raw(statement(
+        "INSERT INTO customer SELECT * FROM json_populate_recordset(NULL::customer, $1::json) \
+         ON CONFLICT (customer_id) DO UPDATE SET name = EXCLUDED.name, \
+         phone_key_id = EXCLUDED.phone_key_id, phone_sealed = EXCLUDED.phone_sealed, \
+         industry_code = EXCLUDED.industry_code, details = EXCLUDED.details, \
+         update_time = EXCLUDED.update_time, version = EXCLUDED.version",
+        customers,
+    ))
+    .await?;
+    if !identities.is_empty() {
+        db.execute_raw(statement(
+            "INSERT INTO customer_identity (customer_id, identity_type, blind_index, key_id, sealed, \
+             issuing_country, expiry_date) SELECT customer_id, identity_type, blind_index, key_id, \
+             sealed, issuing_country, expiry_date \
+             FROM json_populate_recordset(NULL::customer_identity, $1::json)",
+            identities,
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Bytes as a Postgres `bytea` hex literal (`\x…`), for JSON input.
+fn bytea(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(2 + bytes.len() * 2);
+    out.push_str("\\x");
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }
 
 #[async_trait::async_trait]

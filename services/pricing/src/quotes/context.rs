@@ -394,7 +394,14 @@ impl Catalogue {
 /// Checks, inside a write's transaction, that the catalogue is still at `version`: a catalogue or
 /// rule write since the quote was priced answers `ABORTED` (price again).
 pub async fn check_version<C: ConnectionTrait>(txn: &C, version: &CatalogueVersion) -> Result<()> {
-    let now = catalogue_version(txn).await?;
+    // On Postgres the state row is read FOR SHARE: a catalogue writer (which takes the row lock
+    // in `bump_catalogue_version`) then waits for this quote's commit, so no catalogue change can
+    // slip in between the check and the commit. SQLite has one writer at a time anyway.
+    let now = if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        crate::cache::catalogue_version_for_share(txn).await?
+    } else {
+        catalogue_version(txn).await?
+    };
     if now.number != version.number {
         return Err(ServiceError::StaleVersion {
             kind: "catalogue",

@@ -36,6 +36,9 @@ pub async fn get(
         return Err(ServiceError::Invalid(v));
     };
     let loaded = load(&svc.db, caller, &id).await?;
+    if !sees_customer(svc, caller, &loaded.quote.customer_id).await? {
+        return Err(ServiceError::NotFound { kind: "quote", id });
+    }
     Ok(v1::GetQuoteResponse {
         quote: Some(quote_to_proto(
             &loaded.quote,
@@ -44,6 +47,21 @@ pub async fn get(
             svc.clock.now(),
         )?),
     })
+}
+
+/// Whether the registry lets `caller` (the end user) see customer `customer_id`: a quote of a
+/// customer the caller cannot see is hidden even when it is filed in the caller's subtree (the
+/// quote's branch need not be the customer's owning branch). Bank-wide readers see every
+/// customer; a registry that cannot answer fails the call.
+async fn sees_customer(svc: &PricingService, caller: &Caller, customer_id: &str) -> Result<bool> {
+    if reads_bank_wide(caller) {
+        return Ok(true);
+    }
+    match svc.registry.customer_360(caller, customer_id).await {
+        Ok(_) => Ok(true),
+        Err(ServiceError::NotFound { .. } | ServiceError::PermissionDenied(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Quotes filed under `branch` (on their path): `%/<branch>/%`, with LIKE's wildcards escaped.
@@ -162,6 +180,24 @@ pub async fn list(
         .all(&svc.db)
         .await?;
     let next_page_token = page.finish(&mut rows, |q| q.quote_id.clone());
+    // The page's keyset token is taken above, so leaving out quotes of customers the caller
+    // cannot see (the registry decides, once per customer) keeps the paging stable.
+    let mut customers: Vec<String> = rows.iter().map(|q| q.customer_id.clone()).collect();
+    customers.sort();
+    customers.dedup();
+    let seen = futures::future::join_all(
+        customers
+            .iter()
+            .map(|c| sees_customer(svc, caller, c.as_str())),
+    )
+    .await;
+    let mut hidden: Vec<&str> = Vec::new();
+    for (c, visible) in customers.iter().zip(seen) {
+        if !visible? {
+            hidden.push(c.as_str());
+        }
+    }
+    rows.retain(|q| !hidden.contains(&q.customer_id.as_str()));
     let ids: Vec<String> = rows.iter().map(|q| q.quote_id.clone()).collect();
     let (items, decisions) = if ids.is_empty() {
         (Vec::new(), Vec::new())
