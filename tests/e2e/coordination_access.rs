@@ -5,6 +5,7 @@
 //! the opportunity is lost. A registry that cannot be reached fails the write that would change
 //! the grants with `UNAVAILABLE` and changes nothing. `RemoveMember` refuses a member who owns
 //! open tasks of the opportunity (`FAILED_PRECONDITION`) and lets them go once the task is done.
+//! `ListClaims` naming an opportunity the caller may not see answers as `GetOpportunity` does.
 
 use std::time::Duration;
 
@@ -25,6 +26,7 @@ bankmkt_e2e::on_both_backends!(
     a_member_from_another_subtree_reads_the_targets_360_only_while_a_member,
     a_registry_that_is_down_fails_the_write_and_changes_nothing,
     a_member_with_open_tasks_stays,
+    claims_of_an_opportunity_are_listed_only_to_who_may_see_it,
 );
 
 /// BJ01 corporate leads with 6000, SH01 corporate joins with 4000.
@@ -371,5 +373,46 @@ async fn a_member_with_open_tasks_stays(backend: Backend) {
         .await
         .expect("m5 leaves");
     invisible(read_360(&w, &w.m5, &c.core).await, "after removal");
+    w.suite.stop().await;
+}
+
+async fn claims_of_an_opportunity_are_listed_only_to_who_may_see_it(backend: Backend) {
+    let w = World::start(backend).await;
+    let opp = w.campaign().await;
+    let list = |token: String| {
+        let mut client = w.client.clone();
+        let id = opp.opportunity_id.clone();
+        async move {
+            client
+                .list_claims(TestSuite::authed(
+                    v1::ListClaimsRequest {
+                        opportunity_id: id,
+                        ..Default::default()
+                    },
+                    &token,
+                ))
+                .await
+                .map(|r| r.into_inner().claims)
+        }
+    };
+    // The lead's member sees all nine claims (three targets, three lines).
+    assert_eq!(list(w.m1.clone()).await.expect("lead lists").len(), 9);
+    // m5 of SH01 may not see the opportunity: answered as GetOpportunity answers.
+    let get = w
+        .client
+        .clone()
+        .get_opportunity(TestSuite::authed(
+            v1::GetOpportunityRequest {
+                opportunity_id: opp.opportunity_id.clone(),
+            },
+            &w.m5,
+        ))
+        .await
+        .expect_err("m5 may not get it");
+    let listed = list(w.m5.clone())
+        .await
+        .expect_err("m5 may not list its claims");
+    assert_eq!(listed.code(), get.code(), "{listed:?}");
+    assert_eq!(listed.code(), Code::NotFound);
     w.suite.stop().await;
 }

@@ -5,9 +5,12 @@
 //! request and an accepted share amendment, with the shares as of each date; ten concurrent
 //! conflicting creates of which exactly one wins; ten concurrent join requests of one unit of which
 //! exactly one stays pending; a stale update `ABORTED` with nothing changed;
-//! and the stage walk of DOMAIN.md §5 with the claims released on lost.
+//! and the stage walk of DOMAIN.md §5 with the claims released on lost. An accepted join request
+//! records its amendment's trail (proposed, and accepted when it applies at once), answers
+//! `ALREADY_EXISTS` when it loses a claim race, and a lost opportunity declines its pending join
+//! requests.
 
-use bankmkt_e2e::coordination::{World, campaign_units, holder, opportunity, unit};
+use bankmkt_e2e::coordination::{World, campaign_units, holder, opportunity, token, trail, unit};
 use bankmkt_e2e::{Backend, TestSuite};
 use bankmkt_proto::v1;
 use tonic::Code;
@@ -21,6 +24,9 @@ bankmkt_e2e::on_both_backends!(
     ten_concurrent_join_requests_of_a_unit_leave_one_pending,
     a_stale_update_is_aborted_and_changes_nothing,
     stages_walk_only_as_domain_allows,
+    an_accepted_join_records_its_amendment_trail,
+    an_accepted_join_losing_a_claim_race_is_already_exists,
+    losing_an_opportunity_declines_its_pending_join_requests,
 );
 
 fn tomorrow() -> v1::Date {
@@ -478,5 +484,242 @@ async fn stages_walk_only_as_domain_allows(backend: Backend) {
     )
     .await
     .expect("claims were released");
+    w.suite.stop().await;
+}
+
+/// `unit` of `line` asks to join `opp` as `token`; the join request.
+async fn ask_to_join(
+    w: &World,
+    opp: &v1::Opportunity,
+    branch: &str,
+    line: v1::BusinessLine,
+    token: &str,
+) -> v1::JoinRequest {
+    w.client
+        .clone()
+        .create_join_request(TestSuite::authed(
+            v1::CreateJoinRequestRequest {
+                join_request: Some(v1::JoinRequest {
+                    opportunity_id: opp.opportunity_id.clone(),
+                    unit: Some(v1::UnitRef {
+                        branch_id: branch.into(),
+                        line: line as i32,
+                    }),
+                    requested_share_bps: 0,
+                    message: "let us in".into(),
+                    ..Default::default()
+                }),
+            },
+            token,
+        ))
+        .await
+        .expect("join request")
+        .into_inner()
+        .join_request
+        .expect("request")
+}
+
+/// The lead accepts `jr` adding its unit at `share` (no share falls when 0).
+fn accept_join(jr: &v1::JoinRequest, joining: v1::OpportunityUnit) -> v1::AcceptJoinRequestRequest {
+    let mut units = campaign_units();
+    units.push(joining);
+    v1::AcceptJoinRequestRequest {
+        join_request_id: jr.join_request_id.clone(),
+        proposed_units: units,
+        effective_date: None,
+        reason: "welcome".into(),
+        expected_version: jr.version,
+    }
+}
+
+async fn an_accepted_join_records_its_amendment_trail(backend: Backend) {
+    let w = World::start(backend).await;
+    let opp = w.campaign().await;
+    // A join at no share applies at once: proposed and accepted.
+    let wealth = token(&w.suite, "w1", "BJ01", &["wealth"]);
+    let jr = ask_to_join(&w, &opp, "BJ01", Wealth, &wealth).await;
+    let accepted = w
+        .client
+        .clone()
+        .accept_join_request(TestSuite::authed(
+            accept_join(&jr, unit("BJ01", Wealth, v1::UnitRole::Co, 0)),
+            &w.m1,
+        ))
+        .await
+        .expect("accept join at once")
+        .into_inner();
+    let amendment = accepted.amendment.expect("amendment");
+    assert_eq!(amendment.status, v1::AmendmentStatus::Accepted as i32);
+    assert_eq!(
+        trail(
+            &w.suite,
+            &opp.opportunity_id,
+            "share_amendment.propose",
+            "share_amendment.proposed"
+        )
+        .await,
+        (1, 1)
+    );
+    assert_eq!(
+        trail(
+            &w.suite,
+            &amendment.amendment_id,
+            "share_amendment.accept",
+            "share_amendment.accepted"
+        )
+        .await,
+        (1, 1)
+    );
+    // A join where a share falls is proposed: the join's event and the proposal's.
+    // Proposed (a share falls): the join's event and the amendment's proposal event.
+    let jr = ask_to_join(&w, &opp, "BJ", Corporate, &w.m4).await;
+    let mut units = campaign_units();
+    units[0].share_bps = 4000;
+    units.push(unit("BJ01", Wealth, v1::UnitRole::Co, 0));
+    units.push(unit("BJ", Corporate, v1::UnitRole::Co, 1000));
+    let accepted = w
+        .client
+        .clone()
+        .accept_join_request(TestSuite::authed(
+            v1::AcceptJoinRequestRequest {
+                join_request_id: jr.join_request_id.clone(),
+                proposed_units: units,
+                effective_date: None,
+                reason: "welcome".into(),
+                expected_version: jr.version,
+            },
+            &w.m1,
+        ))
+        .await
+        .expect("accept join")
+        .into_inner();
+    let amendment = accepted.amendment.expect("amendment");
+    assert_eq!(amendment.status, v1::AmendmentStatus::Proposed as i32);
+    assert_eq!(
+        trail(
+            &w.suite,
+            &jr.join_request_id,
+            "join_request.accept",
+            "join_request.accepted"
+        )
+        .await,
+        (1, 1)
+    );
+    assert_eq!(
+        trail(
+            &w.suite,
+            &opp.opportunity_id,
+            "share_amendment.propose",
+            "share_amendment.proposed"
+        )
+        .await,
+        (2, 2)
+    );
+    w.suite.stop().await;
+}
+
+async fn an_accepted_join_losing_a_claim_race_is_already_exists(backend: Backend) {
+    let w = World::start(backend).await;
+    let opp = w.campaign().await;
+    let wealth = token(&w.suite, "w1", "BJ01", &["wealth"]);
+    let rival = token(&w.suite, "w2", "BJ01", &["wealth"]);
+    let jr = ask_to_join(&w, &opp, "BJ01", Wealth, &wealth).await;
+    // The join (at once, claiming wealth on the targets) races creates claiming the same.
+    let mut tasks = Vec::new();
+    {
+        let mut client = w.client.clone();
+        let request = accept_join(&jr, unit("BJ01", Wealth, v1::UnitRole::Co, 0));
+        let token = w.m1.clone();
+        tasks.push(tokio::spawn(async move {
+            client
+                .accept_join_request(TestSuite::authed(request, &token))
+                .await
+                .map(|_| ())
+        }));
+    }
+    for i in 0..6 {
+        let mut client = w.client.clone();
+        let token = rival.clone();
+        let o = opportunity(
+            &format!("wealth {i}"),
+            &w.customers.core,
+            &[],
+            vec![unit("BJ01", Wealth, v1::UnitRole::Lead, 10_000)],
+        );
+        tasks.push(tokio::spawn(async move {
+            client
+                .create_opportunity(TestSuite::authed(
+                    v1::CreateOpportunityRequest {
+                        idempotency_key: format!("wealth-{i}"),
+                        opportunity: Some(o),
+                        playbook_id: String::new(),
+                    },
+                    &token,
+                ))
+                .await
+                .map(|_| ())
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        match t.await.expect("task") {
+            Ok(()) => wins += 1,
+            Err(e) => assert_eq!(e.code(), Code::AlreadyExists, "{e:?}"),
+        }
+    }
+    assert_eq!(wins, 1);
+    w.suite.stop().await;
+}
+
+async fn losing_an_opportunity_declines_its_pending_join_requests(backend: Backend) {
+    let w = World::start(backend).await;
+    let opp = w.campaign().await;
+    let wealth = token(&w.suite, "w1", "BJ01", &["wealth"]);
+    let asked = [
+        ask_to_join(&w, &opp, "BJ", Corporate, &w.m4).await,
+        ask_to_join(&w, &opp, "BJ01", Wealth, &wealth).await,
+    ];
+    w.transition(
+        &w.m1,
+        &opp.opportunity_id,
+        opp.version,
+        S::Lost,
+        "the group chose another bank",
+    )
+    .await
+    .expect("lost");
+    let listed = w
+        .client
+        .clone()
+        .list_join_requests(TestSuite::authed(
+            v1::ListJoinRequestsRequest {
+                opportunity_id: opp.opportunity_id.clone(),
+                ..Default::default()
+            },
+            &w.m1,
+        ))
+        .await
+        .expect("list")
+        .into_inner()
+        .join_requests;
+    assert_eq!(listed.len(), 2);
+    for jr in &listed {
+        assert_eq!(jr.status, v1::JoinRequestStatus::Declined as i32, "{jr:?}");
+        let decided = jr.decided.as_ref().expect("decided");
+        assert_eq!(decided.reason, "opportunity lost", "{jr:?}");
+        assert_eq!(jr.version, 2);
+    }
+    for jr in &asked {
+        assert_eq!(
+            trail(
+                &w.suite,
+                &jr.join_request_id,
+                "join_request.decline",
+                "join_request.declined"
+            )
+            .await,
+            (1, 1)
+        );
+    }
     w.suite.stop().await;
 }

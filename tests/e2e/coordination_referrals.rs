@@ -4,8 +4,11 @@
 //! and the referrer's score is one of one; a visit is logged, read, updated under optimistic
 //! concurrency and listed, and attribution's touchpoint stream carries the visit and the
 //! referral; cadence and SLA rules are versioned, listed as of a date, and overlaps refused.
+//! A referrer's score is read by the employee, a branch above theirs and bank-wide roles only.
 
-use bankmkt_e2e::coordination::{World, fields, monthly_visits, referral, token, visit};
+use bankmkt_e2e::coordination::{
+    World, fields, monthly_visits, referral, role_token, token, visit,
+};
 use bankmkt_e2e::{Backend, TestSuite};
 use bankmkt_proto::v1;
 use tonic::Code;
@@ -16,6 +19,7 @@ bankmkt_e2e::on_both_backends!(
     a_referral_is_routed_accepted_and_converted,
     activities_are_logged_updated_and_streamed,
     cadence_and_sla_rules_are_versioned,
+    a_referrer_score_is_read_only_by_self_subtree_and_bank_wide,
 );
 
 async fn a_referral_is_routed_accepted_and_converted(backend: Backend) {
@@ -503,5 +507,52 @@ async fn cadence_and_sla_rules_are_versioned(backend: Backend) {
             && f.contains(&"rule.opportunity_type".to_owned()),
         "{f:?}"
     );
+    w.suite.stop().await;
+}
+
+async fn a_referrer_score_is_read_only_by_self_subtree_and_bank_wide(backend: Backend) {
+    let w = World::start(backend).await;
+    w.client
+        .clone()
+        .create_referral(TestSuite::authed(
+            v1::CreateReferralRequest {
+                idempotency_key: "score-ref".into(),
+                referral: Some(referral(
+                    &w.customers.core,
+                    "BJ01",
+                    Corporate,
+                    SmallBusiness,
+                )),
+            },
+            &w.m1,
+        ))
+        .await
+        .expect("create");
+    let score = |token: String| {
+        let mut client = w.client.clone();
+        async move {
+            client
+                .get_referrer_score(TestSuite::authed(
+                    v1::GetReferrerScoreRequest {
+                        employee_id: "m1".into(),
+                        months: None,
+                    },
+                    &token,
+                ))
+                .await
+                .map(|r| r.into_inner().score.expect("score").referral_count)
+        }
+    };
+    // Themself, BJ above BJ01, and a bank-wide auditor at SH01.
+    assert_eq!(score(w.m1.clone()).await.expect("self"), 1);
+    assert_eq!(score(w.m4.clone()).await.expect("parent branch"), 1);
+    let auditor = role_token(&w.suite, "aud1", "SH01", &[], &["auditor"]);
+    assert_eq!(score(auditor).await.expect("bank-wide"), 1);
+    // SH01 (another subtree) and BJ02 (a sibling) may not.
+    let err = score(w.m5.clone()).await.expect_err("another subtree");
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    let sibling = token(&w.suite, "s1", "BJ02", &["corporate"]);
+    let err = score(sibling).await.expect_err("sibling branch");
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
     w.suite.stop().await;
 }

@@ -1,15 +1,19 @@
 //! Claims and join requests (DOMAIN.md §5 "Claims", "No internal competition"): `ListClaims`
-//! lists the claim history newest first, blanking the holder where the caller may not see it;
+//! lists the claim history newest first, blanking the holder where the caller may not see it
+//! (naming an opportunity the caller may not see is `NOT_FOUND`, as `GetOpportunity` answers);
 //! a unit refused by a claim asks the holder to let it in (`CreateJoinRequest`, the domain's
 //! `check_join_request`: someone working in the unit asks, the unit is not yet a unit, no other
 //! request of it is pending); the lead answers — accepting proposes a share amendment that
 //! includes the unit (the domain's `check_join_acceptance` and `propose`; the unit joins when
-//! the amendment is accepted), declining needs a reason (`check_join_decline`).
+//! the amendment is accepted), declining needs a reason (`check_join_decline`). Moving the
+//! opportunity to lost or closed declines its pending requests in the same transaction.
 
 use std::collections::BTreeSet;
 
 use bankmkt_domain::coordination::joins::{self, JoinAsk};
-use bankmkt_domain::coordination::{JoinRequestStatus, ShareSet, UnitRef, members};
+use bankmkt_domain::coordination::{
+    AmendmentStatus, JoinRequestStatus, ShareSet, UnitRef, members,
+};
 use bankmkt_domain::org::BranchCode;
 use bankmkt_platform::Caller;
 use bankmkt_platform::status::Violations;
@@ -75,6 +79,9 @@ pub async fn list(
         q = q.filter(claim::Column::Line.eq(l.as_str()));
     }
     if let Some(o) = &opp {
+        // Naming an opportunity lists its claims only to those who may see it, answered as
+        // `GetOpportunity` answers.
+        store::load(&svc.db, caller, o, svc.clock.today()).await?;
         q = q.filter(claim::Column::OpportunityId.eq(o.clone()));
     }
     if request.active_only {
@@ -459,32 +466,92 @@ pub async fn accept_join(
     next.version += 1;
     let wire = to_proto(&next)?;
     let amendment = shares::to_proto(&proposed.row)?;
-    let txn = svc.db.begin().await?;
-    save_join(&txn, &next, row.version).await?;
-    let header = shares::store_proposal(&txn, &loaded, &proposed, now).await?;
-    record(
-        &txn,
-        now,
-        Change {
-            caller,
-            request_id,
-            action: "join_request.accept",
-            target_type: "join_request",
-            target_id: id.clone(),
-            before: format!("status={} version={}", row.status, row.version),
-            after: format!(
-                "status=accepted amendment={} opportunity_version={}",
-                proposed.row.amendment_id, header.version
-            ),
-            reason,
-            event_type: "join_request.accepted",
-            version: next.version,
-            payload: wire.encode_to_vec(),
-        },
-    )
-    .await?;
-    crate::grants::sync(svc, caller, &txn, &loaded.row.opportunity_id, Some(&loaded)).await?;
-    txn.commit().await?;
+    let applied_at_once = proposed.row.status == AmendmentStatus::Accepted.as_str();
+    let written: Result<()> = async {
+        let txn = svc.db.begin().await?;
+        save_join(&txn, &next, row.version).await?;
+        let header = shares::store_proposal(&txn, &loaded, &proposed, now).await?;
+        record(
+            &txn,
+            now,
+            Change {
+                caller,
+                request_id,
+                action: "join_request.accept",
+                target_type: "join_request",
+                target_id: id.clone(),
+                before: format!("status={} version={}", row.status, row.version),
+                after: format!(
+                    "status=accepted amendment={} opportunity_version={}",
+                    proposed.row.amendment_id, header.version
+                ),
+                reason: reason.clone(),
+                event_type: "join_request.accepted",
+                version: next.version,
+                payload: wire.encode_to_vec(),
+            },
+        )
+        .await?;
+        // The amendment's own trail, as `ProposeShareAmendment` records it.
+        record(
+            &txn,
+            now,
+            Change {
+                caller,
+                request_id,
+                action: "share_amendment.propose",
+                target_type: "opportunity",
+                target_id: loaded.row.opportunity_id.clone(),
+                before: store::summary(&loaded.row),
+                after: store::summary(&header),
+                reason: format!(
+                    "amendment {}: {}",
+                    proposed.row.amendment_id, proposed.row.reason
+                ),
+                event_type: "share_amendment.proposed",
+                version: header.version,
+                payload: amendment.encode_to_vec(),
+            },
+        )
+        .await?;
+        if applied_at_once {
+            // No share falls: the new shares are in force, as when the last unit accepts.
+            record(
+                &txn,
+                now,
+                Change {
+                    caller,
+                    request_id,
+                    action: "share_amendment.accept",
+                    target_type: "share_amendment",
+                    target_id: proposed.row.amendment_id.clone(),
+                    before: "status=proposed".to_owned(),
+                    after: format!(
+                        "status={} version={} opportunity_version={}",
+                        proposed.row.status, proposed.row.version, header.version
+                    ),
+                    reason: reason.clone(),
+                    event_type: "share_amendment.accepted",
+                    version: proposed.row.version,
+                    payload: amendment.encode_to_vec(),
+                },
+            )
+            .await?;
+        }
+        crate::grants::sync(svc, caller, &txn, &loaded.row.opportunity_id, Some(&loaded)).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+    .await;
+    match written {
+        Ok(()) => {}
+        Err(e) if e.is_unique_violation() => {
+            let a = shares::amendment(&proposed.row)?;
+            let wanted = loaded.wanted_claims(&a.proposed)?;
+            return Err(store::lost_race(svc, caller, &wanted, Some(loaded.id()?)).await);
+        }
+        Err(e) => return Err(e),
+    }
     Ok(v1::AcceptJoinRequestResponse {
         join_request: Some(wire),
         amendment: Some(amendment),
@@ -547,4 +614,56 @@ pub async fn decline_join(
     Ok(v1::DeclineJoinRequestResponse {
         join_request: Some(wire),
     })
+}
+
+/// Declines every pending join request of opportunity `id` on `txn`, with their audit entries
+/// and events, because the opportunity moved to the terminal stage `to` (a join request to a
+/// lost or closed opportunity is refused by the domain's `check_join_request`, so none may stay
+/// pending).
+pub async fn decline_pending_on_close<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    caller: &Caller,
+    request_id: &str,
+    id: &str,
+    to: bankmkt_domain::coordination::OpportunityStage,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    if !to.is_terminal() {
+        return Ok(());
+    }
+    let reason = format!("opportunity {}", to.as_str());
+    let pending = join_request::Entity::find()
+        .filter(join_request::Column::OpportunityId.eq(id))
+        .filter(join_request::Column::Status.eq(JoinRequestStatus::Pending.as_str()))
+        .all(txn)
+        .await?;
+    for row in pending {
+        let mut next = row.clone();
+        next.status = JoinRequestStatus::Declined.as_str().to_owned();
+        next.decided_by = Some(caller.subject.clone());
+        next.decide_time = Some(now);
+        next.decide_reason = Some(reason.clone());
+        next.version += 1;
+        let wire = to_proto(&next)?;
+        save_join(txn, &next, row.version).await?;
+        record(
+            txn,
+            now,
+            Change {
+                caller,
+                request_id,
+                action: "join_request.decline",
+                target_type: "join_request",
+                target_id: row.join_request_id.clone(),
+                before: format!("status={} version={}", row.status, row.version),
+                after: "status=declined".to_owned(),
+                reason: reason.clone(),
+                event_type: "join_request.declined",
+                version: next.version,
+                payload: wire.encode_to_vec(),
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }

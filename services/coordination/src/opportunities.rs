@@ -1178,6 +1178,7 @@ pub async fn transition(
                 .await?;
         }
     }
+    crate::claims::decline_pending_on_close(&txn, caller, request_id, &id, change.to, now).await?;
     record(
         &txn,
         now,

@@ -6,7 +6,9 @@
 //! `AcceptReferral` and `DeclineReferral` let the domain's `may_receive` and `decide` judge the
 //! caller and the assignee; `RecordReferralOutcome` lets `record_outcome` decide (the same
 //! outcome again changes nothing, another is refused) and is idempotent by key; `GetReferrerScore`
-//! is the domain's `ReferrerScore` over the referrer's referrals. Every change writes its audit
+//! is the domain's `ReferrerScore` over the referrer's referrals, read by the employee themself,
+//! bank-wide readers and callers whose subtree holds the employee's branch (else
+//! `PERMISSION_DENIED`). Every change writes its audit
 //! entry and outbox event on its own transaction under optimistic concurrency.
 
 use std::collections::BTreeMap;
@@ -772,7 +774,9 @@ pub async fn record_outcome(
 }
 
 /// `GetReferrerScore`: the domain's score over the referrer's referrals (created in the given
-/// months, when set); an employee unknown to the staff directory is `NOT_FOUND`.
+/// months, when set); an employee unknown to the staff directory is `NOT_FOUND`; a caller who is
+/// not the employee, not a bank-wide reader and whose subtree does not hold the employee's branch
+/// is `PERMISSION_DENIED`.
 pub async fn score(
     svc: &CoordinationService,
     caller: &Caller,
@@ -805,6 +809,26 @@ pub async fn score(
     let (Some(employee), true) = (employee, v.is_empty()) else {
         return Err(v.into());
     };
+    // The employee themself, bank-wide readers, and callers whose subtree holds the employee's
+    // branch (the domain's reading rule over the employee's branch).
+    let bank_wide = BANK_WIDE_READ_ROLES.iter().any(|r| caller.has_role(*r));
+    if caller.subject != employee && !bank_wide {
+        let staff = svc.registry.employee(caller, &employee).await?;
+        let chain = svc.registry.chain(caller, &staff.branch).await?;
+        let tree = clients::tree_of(std::slice::from_ref(&chain))?;
+        if !bankmkt_domain::access::may_read_customer(
+            &caller.roles,
+            caller.branch.as_ref(),
+            &staff.branch,
+            &tree,
+            false,
+        ) {
+            return Err(ServiceError::PermissionDenied(format!(
+                "{} may not read the referrer score of {employee}",
+                caller.subject
+            )));
+        }
+    }
     let rows = referral::Entity::find()
         .filter(referral::Column::ReferrerEmployeeId.eq(employee.clone()))
         .all(&svc.db)
