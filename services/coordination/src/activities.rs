@@ -434,15 +434,15 @@ pub async fn create(
         Ok(())
     }
     .await;
-    match written {
-        Ok(()) => Ok(response),
-        Err(e) if e.is_unique_violation() => {
-            convert::replay(&svc.db, &scope, &request.idempotency_key, &hash)
-                .await?
-                .ok_or(e)
-        }
-        Err(e) => Err(e),
-    }
+    convert::settle(
+        &svc.db,
+        written,
+        response,
+        &scope,
+        &request.idempotency_key,
+        &hash,
+    )
+    .await
 }
 
 async fn load<C: ConnectionTrait>(db: &C, caller: &Caller, id: &str) -> Result<activity::Model> {

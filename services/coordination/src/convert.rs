@@ -422,6 +422,23 @@ pub async fn replay<T: prost::Message + Default, C: sea_orm::ConnectionTrait>(
     }
 }
 
+/// The answer of an idempotent write: `response` when `written` succeeded; when it lost a race
+/// to a concurrent call with the same key (a unique violation), the response that call stored.
+pub async fn settle<T: prost::Message + Default, C: sea_orm::ConnectionTrait>(
+    db: &C,
+    written: Result<()>,
+    response: T,
+    scope: &str,
+    key: &str,
+    hash: &str,
+) -> Result<T> {
+    match written {
+        Ok(()) => Ok(response),
+        Err(e) if e.is_unique_violation() => replay(db, scope, key, hash).await?.ok_or(e),
+        Err(e) => Err(e),
+    }
+}
+
 /// A reason at `field`: optional or required, at most 500 characters (the domain's rule).
 pub fn reason(field: &str, raw: &str, required: bool, v: &mut Violations) {
     if let Err(e) = bankmkt_domain::coordination::check_reason(raw, required) {

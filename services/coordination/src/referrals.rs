@@ -349,15 +349,15 @@ pub async fn create(
         Ok(())
     }
     .await;
-    match written {
-        Ok(()) => Ok(response),
-        Err(e) if e.is_unique_violation() => {
-            convert::replay(&svc.db, &scope, &request.idempotency_key, &hash)
-                .await?
-                .ok_or(e)
-        }
-        Err(e) => Err(e),
-    }
+    convert::settle(
+        &svc.db,
+        written,
+        response,
+        &scope,
+        &request.idempotency_key,
+        &hash,
+    )
+    .await
 }
 
 /// `GetReferral`.
@@ -762,15 +762,15 @@ pub async fn record_outcome(
         Ok(())
     }
     .await;
-    match written {
-        Ok(()) => Ok(response),
-        Err(e) if e.is_unique_violation() => {
-            convert::replay(&svc.db, &scope, &request.idempotency_key, &hash)
-                .await?
-                .ok_or(e)
-        }
-        Err(e) => Err(e),
-    }
+    convert::settle(
+        &svc.db,
+        written,
+        response,
+        &scope,
+        &request.idempotency_key,
+        &hash,
+    )
+    .await
 }
 
 /// `GetReferrerScore`: the domain's score over the referrer's referrals (created in the given

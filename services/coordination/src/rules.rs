@@ -16,8 +16,8 @@ use bankmkt_proto::v1;
 use chrono::NaiveDate;
 use prost::Message;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    TransactionTrait,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait,
+    IntoActiveModel, QueryFilter, TransactionTrait,
 };
 
 use crate::CoordinationService;
@@ -232,6 +232,53 @@ pub async fn all_cadence<C: ConnectionTrait>(db: &C) -> Result<Vec<CadenceRule>>
         .collect()
 }
 
+/// Whether a version in force from `from` to `to` (exclusive) is still in force when a new
+/// version starts on `start` after it: then it ends there.
+fn overlaps_start(from: NaiveDate, to: Option<NaiveDate>, start: NaiveDate) -> bool {
+    from < start && to.is_none_or(|to| to > start)
+}
+
+/// Stores one rule version in one transaction: ends the previous version (`close`) where the new
+/// one starts, inserts `row` (a unique violation means another writer stored this version first:
+/// `ABORTED`), and writes the change's audit entry and event.
+async fn store_version<E>(
+    svc: &CoordinationService,
+    kind: &'static str,
+    close: Option<E::ActiveModel>,
+    row: E::ActiveModel,
+    change: Change<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()>
+where
+    E: EntityTrait,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+    E::Model: IntoActiveModel<E::ActiveModel>,
+{
+    let txn = svc.db.begin().await?;
+    if let Some(close) = close {
+        close.update(&txn).await?;
+    }
+    let inserted = E::insert(row)
+        .exec_without_returning(&txn)
+        .await
+        .map_err(ServiceError::from);
+    if let Err(e) = inserted {
+        return Err(if e.is_unique_violation() {
+            ServiceError::StaleVersion {
+                kind,
+                id: change.target_id.clone(),
+                expected: change.version - 1,
+                actual: change.version,
+            }
+        } else {
+            e
+        });
+    }
+    record(&txn, now, change).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 async fn store_cadence(
     svc: &CoordinationService,
     caller: &Caller,
@@ -244,38 +291,24 @@ async fn store_cadence(
     let now = store::now(svc);
     let row = cadence_row(&rule, caller, now)?;
     let wire = cadence_to_proto(&row)?;
-    let txn = svc.db.begin().await?;
-    if let Some(prev) = &previous
-        && prev.effective_from < rule.effective.from
-        && prev.effective_to.is_none_or(|to| to > rule.effective.from)
-    {
-        let mut am = prev.clone().into_active_model();
-        am.effective_to = sea_orm::Set(Some(rule.effective.from));
-        am.update(&txn).await?;
-    }
-    let inserted = cadence_rule::Entity::insert(row.clone().into_active_model())
-        .exec_without_returning(&txn)
-        .await
-        .map_err(ServiceError::from);
-    if let Err(e) = inserted {
-        return Err(if e.is_unique_violation() {
-            ServiceError::StaleVersion {
-                kind: "cadence rule",
-                id: rule.rule_id.clone(),
-                expected: rule.version - 1,
-                actual: rule.version,
-            }
-        } else {
-            e
+    let close = previous
+        .as_ref()
+        .filter(|p| overlaps_start(p.effective_from, p.effective_to, rule.effective.from))
+        .map(|p| {
+            let mut am = p.clone().into_active_model();
+            am.effective_to = sea_orm::Set(Some(rule.effective.from));
+            am
         });
-    }
-    record(
-        &txn,
-        now,
+    let versioned = previous.is_some();
+    store_version::<cadence_rule::Entity>(
+        svc,
+        "cadence rule",
+        close,
+        row.clone().into_active_model(),
         Change {
             caller,
             request_id,
-            action: if previous.is_some() {
+            action: if versioned {
                 "cadence_rule.update"
             } else {
                 "cadence_rule.create"
@@ -291,7 +324,7 @@ async fn store_cadence(
                 row.version, row.min_activities, row.window_months, row.effective_from
             ),
             reason: format!("cadence rule version {}", row.version),
-            event_type: if previous.is_some() {
+            event_type: if versioned {
                 "cadence_rule.versioned"
             } else {
                 "cadence_rule.created"
@@ -299,9 +332,9 @@ async fn store_cadence(
             version: row.version,
             payload: wire.encode_to_vec(),
         },
+        now,
     )
     .await?;
-    txn.commit().await?;
     Ok(wire)
 }
 
@@ -600,38 +633,24 @@ async fn store_sla(
         create_time: now,
     };
     let wire = sla_to_proto(&row)?;
-    let txn = svc.db.begin().await?;
-    if let Some(prev) = &previous
-        && prev.effective_from < rule.effective.from
-        && prev.effective_to.is_none_or(|to| to > rule.effective.from)
-    {
-        let mut am = prev.clone().into_active_model();
-        am.effective_to = sea_orm::Set(Some(rule.effective.from));
-        am.update(&txn).await?;
-    }
-    let inserted = sla_rule::Entity::insert(row.clone().into_active_model())
-        .exec_without_returning(&txn)
-        .await
-        .map_err(ServiceError::from);
-    if let Err(e) = inserted {
-        return Err(if e.is_unique_violation() {
-            ServiceError::StaleVersion {
-                kind: "SLA rule",
-                id: rule.rule_id.clone(),
-                expected: rule.version - 1,
-                actual: rule.version,
-            }
-        } else {
-            e
+    let close = previous
+        .as_ref()
+        .filter(|p| overlaps_start(p.effective_from, p.effective_to, rule.effective.from))
+        .map(|p| {
+            let mut am = p.clone().into_active_model();
+            am.effective_to = sea_orm::Set(Some(rule.effective.from));
+            am
         });
-    }
-    record(
-        &txn,
-        now,
+    let versioned = previous.is_some();
+    store_version::<sla_rule::Entity>(
+        svc,
+        "SLA rule",
+        close,
+        row.clone().into_active_model(),
         Change {
             caller,
             request_id,
-            action: if previous.is_some() {
+            action: if versioned {
                 "sla_rule.update"
             } else {
                 "sla_rule.create"
@@ -647,7 +666,7 @@ async fn store_sla(
                 row.version, row.subject, row.working_days, row.effective_from
             ),
             reason: format!("SLA rule version {}", row.version),
-            event_type: if previous.is_some() {
+            event_type: if versioned {
                 "sla_rule.versioned"
             } else {
                 "sla_rule.created"
@@ -655,9 +674,9 @@ async fn store_sla(
             version: row.version,
             payload: wire.encode_to_vec(),
         },
+        now,
     )
     .await?;
-    txn.commit().await?;
     Ok(wire)
 }
 

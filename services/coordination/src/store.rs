@@ -168,14 +168,17 @@ pub fn in_subtree(caller: &Caller, row: &opportunity::Model) -> bool {
 pub fn may_see(caller: &Caller, loaded: &Loaded, today: NaiveDate) -> bool {
     reads_bank_wide(caller)
         || in_subtree(caller, &loaded.row)
-        || loaded
-            .members
-            .iter()
-            .any(|m| m.employee_id == caller.subject && active_on(m, today))
+        || is_active_member(loaded, &caller.subject, today)
 }
 
-fn active_on(m: &member::Model, today: NaiveDate) -> bool {
-    m.active_from <= today && m.active_to.is_none_or(|to| today < to)
+/// Whether `employee` is an active member on `today`, by the domain's membership rule (a row
+/// that does not parse counts as no membership).
+fn is_active_member(loaded: &Loaded, employee: &str, today: NaiveDate) -> bool {
+    loaded
+        .members
+        .iter()
+        .filter(|m| m.employee_id == employee)
+        .any(|m| membership(m).is_ok_and(|ms| ms.is_active_on(today)))
 }
 
 /// Loads opportunity `id` when `caller` may see it (`NOT_FOUND` otherwise).
@@ -195,10 +198,7 @@ pub async fn load<C: ConnectionTrait>(
 
 /// Refuses a caller who is neither an active member nor an admin.
 pub fn require_member(caller: &Caller, loaded: &Loaded, today: NaiveDate) -> Result<()> {
-    let member = loaded
-        .members
-        .iter()
-        .any(|m| m.employee_id == caller.subject && active_on(m, today));
+    let member = is_active_member(loaded, &caller.subject, today);
     if member || caller.has_role(Role::Admin) {
         Ok(())
     } else {

@@ -9,7 +9,8 @@
 //!   bands, and how a versioned series is read on a date.
 //! - [`rules`] owns the versioned relationship pricing rules and the rules in force on a date
 //!   ([`rules::in_force`], through the catalogue cache); [`bundles`] owns the versioned bundles,
-//!   their current version ([`bundles::load`]) and a customer's eligibility for them.
+//!   their current version ([`bundles::load`]) and a customer's eligibility for them;
+//!   [`versions`] reads one version (or the latest) of such a series.
 //! - [`facts`] reads a customer from the customer registry over gRPC, on behalf of the end user
 //!   (the registry decides visibility), into the facts rules and bundles test.
 //! - [`cache`] owns the catalogue version (bumped by every catalogue or rule write, readable with
@@ -39,6 +40,7 @@ pub mod quotes;
 pub mod record;
 pub mod reference;
 pub mod rules;
+pub mod versions;
 
 use bankmkt_platform::Caller;
 use bankmkt_platform::bootstrap::ServiceContext;

@@ -417,22 +417,15 @@ pub async fn get(
     let (Some(id), true) = (id, v.is_empty()) else {
         return Err(ServiceError::Invalid(v));
     };
-    let mut query = row::Entity::find().filter(row::Column::RuleId.eq(id.as_str()));
-    if request.version > 0 {
-        query = query.filter(row::Column::Version.eq(request.version));
-    }
-    let found = query
-        .order_by_desc(row::Column::Version)
-        .one(&svc.db)
-        .await?
-        .ok_or_else(|| ServiceError::NotFound {
-            kind: "pricing rule",
-            id: if request.version > 0 {
-                format!("{id} version {}", request.version)
-            } else {
-                id.clone()
-            },
-        })?;
+    let found = crate::versions::find::<row::Entity, _>(
+        &svc.db,
+        row::Column::RuleId,
+        row::Column::Version,
+        "pricing rule",
+        &id,
+        request.version,
+    )
+    .await?;
     Ok(v1::GetPricingRuleResponse {
         rule: Some(to_proto(&found)?),
     })
